@@ -1,0 +1,44 @@
+#pragma once
+// The HTTP API's handlers (ARCHITECTURE.md section 5) registered on a Router. They depend on
+// interfaces only, so tests can hand them fakes.
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "fti/core/clock.hpp"
+#include "fti/core/config.hpp"
+#include "fti/http/router.hpp"
+#include "fti/http/server.hpp"
+
+namespace fti::db {
+class Database;
+}
+namespace fti::storage {
+class BlobStore;
+}
+namespace fti::jobs {
+class JobStore;
+}
+namespace fti::ops {
+class Metrics;
+}
+
+namespace fti::api {
+
+struct ApiDeps {
+  std::shared_ptr<const Config> config;
+  db::Database* database = nullptr;     // for /readyz
+  storage::BlobStore* blobs = nullptr;
+  jobs::JobStore* jobs = nullptr;
+  ops::Metrics* metrics = nullptr;
+  const Clock* clock = nullptr;
+  std::function<void()> on_enqueued;    // wakes the worker pool
+  std::atomic<bool>* draining = nullptr;  // /readyz answers 503 while set
+};
+
+void register_routes(http::Router& router, const ApiDeps& deps);
+
+// Authentication middleware for auth.mode: "open" gives every request the anonymous tenant.
+http::Middleware make_auth_middleware(const ApiDeps& deps);
+
+}  // namespace fti::api

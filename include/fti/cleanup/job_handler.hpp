@@ -1,0 +1,32 @@
+#pragma once
+// The server-side handler for cleanup jobs: fetches the upload from the BlobStore, runs the
+// pipeline in a child process of this same binary (`finishthisidea clean ... --progress
+// lines`) under rlimits and a timeout, and stores the result zip and report.
+#include <filesystem>
+#include <memory>
+
+#include "fti/core/config.hpp"
+#include "fti/jobs/worker_pool.hpp"
+
+namespace fti::storage {
+class BlobStore;
+}
+
+namespace fti::cleanup {
+
+struct CleanupHandlerOptions {
+  std::string executable;            // this binary
+  std::filesystem::path work_dir;    // scratch space for jobs
+  LimitsConfig limits;
+};
+
+std::unique_ptr<jobs::JobHandler> make_cleanup_handler(storage::BlobStore& blobs,
+                                                       CleanupHandlerOptions options);
+
+// Blob keys, one place so the API and the handler agree.
+std::string upload_key(const std::string& job_id);
+std::string result_key(const std::string& job_id);
+std::string report_key(const std::string& job_id);
+std::string report_md_key(const std::string& job_id);
+
+}  // namespace fti::cleanup

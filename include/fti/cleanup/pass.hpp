@@ -1,0 +1,38 @@
+#pragma once
+// A cleanup pass works on the extracted tree in a workspace and writes what it did into the
+// report. Passes run in order; a pass must never change what a file means.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fti/cleanup/report.hpp"
+#include "fti/core/result.hpp"
+
+namespace fti::cleanup {
+
+struct PassContext {
+  std::filesystem::path root;  // the extracted tree
+  Report& report;
+  // Paths relative to root that later passes must leave alone (e.g. ".git/").
+  std::function<bool(const std::string& rel_path)> is_protected;
+};
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual std::string name() const = 0;   // "junk", "normalize", "secrets"
+  virtual std::string stage() const = 0;  // progress stage shown to users
+  virtual Status run(PassContext& ctx) = 0;
+};
+
+std::unique_ptr<Pass> make_junk_pass();
+std::unique_ptr<Pass> make_normalize_pass();
+std::unique_ptr<Pass> make_secrets_pass();
+std::unique_ptr<Pass> make_inventory_pass();  // languages, large files, TODO counts
+
+// The default pass list, in order.
+std::vector<std::unique_ptr<Pass>> default_passes();
+
+}  // namespace fti::cleanup

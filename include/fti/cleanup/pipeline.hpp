@@ -1,0 +1,32 @@
+#pragma once
+// Pipeline: input (archive or folder) -> workspace -> passes -> output zip + report.
+// Reports progress (percent, stage) as it goes. Used in-process by `clean` and inside the
+// child process that a server worker starts for each job.
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "fti/cleanup/archive.hpp"
+#include "fti/cleanup/report.hpp"
+#include "fti/core/result.hpp"
+
+namespace fti::cleanup {
+
+struct PipelineOptions {
+  ExtractLimits limits;
+  std::string profile;  // style profile name; empty for the default
+  std::filesystem::path work_dir;  // scratch space; a fresh sub-folder is made and removed
+  std::function<void(int percent, const std::string& stage)> on_progress;
+  std::function<bool()> cancelled;
+};
+
+struct PipelineOutput {
+  Report report;
+};
+
+// Writes `out_zip` only when everything succeeded (temp file + rename).
+Result<PipelineOutput> run_pipeline(const std::filesystem::path& input,
+                                    const std::filesystem::path& out_zip,
+                                    const PipelineOptions& options);
+
+}  // namespace fti::cleanup

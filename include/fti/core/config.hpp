@@ -1,0 +1,125 @@
+#pragma once
+// Config: parsed once at start-up from a TOML file, FTI_* environment variables and CLI flags
+// (each over the one before), validated, then shared read-only as shared_ptr<const Config>.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fti/core/result.hpp"
+
+namespace fti {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./data";
+  std::int64_t max_upload_bytes = 512LL * 1024 * 1024;
+  int threads = 2;                   // I/O threads running the Beast server
+  int blocking_threads = 8;          // threads for handlers that touch the database or disk
+  int request_timeout_seconds = 30;  // per read/write on a connection
+  int drain_seconds = 20;            // grace period for in-flight work on SIGTERM
+};
+
+struct AuthConfig {
+  std::string mode = "open";  // "open" (loopback only) or "api_key"
+};
+
+struct DatabaseConfig {
+  std::string url;  // empty: sqlite:<data_dir>/fti.db
+  std::vector<std::string> replica_urls;
+  std::vector<std::string> shards;
+  int pool_size = 8;
+  int busy_timeout_ms = 5000;
+};
+
+struct StorageConfig {
+  std::string url;  // empty: file:<data_dir>/blobs
+  std::vector<std::string> replicas;
+};
+
+struct JobsConfig {
+  int max_attempts = 3;
+  std::int64_t backoff_base_ms = 2000;
+  std::int64_t lease_ms = 30000;
+  int retention_hours = 168;
+};
+
+struct WorkersConfig {
+  int min = 2;
+  int max = 8;
+  int target_queue_seconds = 60;
+};
+
+struct LimitsConfig {
+  std::int64_t job_memory_bytes = 1LL << 30;
+  int job_timeout_seconds = 600;
+  std::int64_t max_files = 100000;
+  std::int64_t max_unpacked_bytes = 2LL << 30;
+  double max_ratio = 200.0;           // unpacked bytes / archive bytes (zip-bomb guard)
+  std::int64_t max_file_bytes = 256LL << 20;  // one entry
+};
+
+struct LlmConfig {
+  std::string mode = "off";  // off | auto | fast
+  std::vector<std::string> ollama_urls;
+  std::string ollama_model = "codellama";
+  double confidence_threshold = 0.8;
+  std::string openai_base_url;
+  std::string openai_api_key;
+  std::vector<std::string> openai_models = {"gpt-4o-mini", "gpt-4o"};
+  std::string anthropic_base_url;
+  std::string anthropic_api_key;
+  std::string anthropic_model = "claude-3-5-sonnet-latest";
+  int cache_ttl_seconds = 86400;
+  double max_cost_per_job_usd = 1.0;
+};
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "text";  // text | json
+};
+
+struct Config {
+  ServerConfig server;
+  AuthConfig auth;
+  DatabaseConfig database;
+  StorageConfig storage;
+  JobsConfig jobs;
+  WorkersConfig workers;
+  LimitsConfig limits;
+  LlmConfig llm;
+  LogConfig log;
+
+  // Derived defaults, resolved after all sources are applied.
+  std::string database_url() const;
+  std::string storage_url() const;
+};
+
+// Where the configuration comes from, in increasing precedence.
+struct ConfigSources {
+  std::optional<std::string> file;                  // TOML file path
+  std::map<std::string, std::string> environment;   // usually the process environment
+  std::map<std::string, std::string> overrides;     // dotted key -> value, from CLI flags
+};
+
+// Every FTI_* variable of the process environment.
+std::map<std::string, std::string> fti_environment();
+
+// Parses and validates. Errors name the offending key ("server.listen: ...") and use
+// code bad_config.
+Result<std::shared_ptr<const Config>> load_config(const ConfigSources& sources);
+
+// Every key the loader knows, in file order (for docs and `--help`).
+std::vector<std::string> config_keys();
+
+// "host:port" split; port 0 asks the OS for a free port.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<HostPort> parse_host_port(std::string_view s);
+bool is_loopback_host(std::string_view host);
+
+}  // namespace fti

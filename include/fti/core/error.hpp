@@ -1,0 +1,41 @@
+#pragma once
+// Error: a stable machine-readable code plus a message that tells a person what to do.
+#include <string>
+#include <string_view>
+
+namespace fti {
+
+// Stable error codes. Users, tests and the HTTP API rely on these strings: never rename one.
+namespace errc {
+inline constexpr std::string_view bad_request = "bad_request";
+inline constexpr std::string_view bad_config = "bad_config";
+inline constexpr std::string_view not_found = "not_found";
+inline constexpr std::string_view conflict = "conflict";
+inline constexpr std::string_view too_large = "too_large";
+inline constexpr std::string_view unsupported_media_type = "unsupported_media_type";
+inline constexpr std::string_view unauthorized = "unauthorized";
+inline constexpr std::string_view bad_archive = "bad_archive";
+inline constexpr std::string_view unsafe_archive = "unsafe_archive";
+inline constexpr std::string_view archive_limits = "archive_limits";
+inline constexpr std::string_view timeout = "timeout";
+inline constexpr std::string_view resource_limit = "resource_limit";
+inline constexpr std::string_view cancelled = "cancelled";
+inline constexpr std::string_view io_error = "io_error";
+inline constexpr std::string_view db_error = "db_error";
+inline constexpr std::string_view db_busy = "db_busy";
+inline constexpr std::string_view storage_error = "storage_error";
+inline constexpr std::string_view network_error = "network_error";
+inline constexpr std::string_view process_error = "process_error";
+inline constexpr std::string_view internal = "internal";
+inline constexpr std::string_view unavailable = "unavailable";
+}  // namespace errc
+
+struct Error {
+  std::string code;     // one of errc::*
+  std::string message;  // human readable; says what to do where possible
+
+  Error() = default;
+  Error(std::string_view c, std::string m) : code(c), message(std::move(m)) {}
+};
+
+}  // namespace fti

@@ -1,0 +1,118 @@
+#pragma once
+// The database driver interface: Database -> Connection -> query/execute with bound
+// parameters -> Rows. SQL uses $1, $2... placeholders, which both SQLite and PostgreSQL
+// accept, and integer milliseconds for time, so callers write one SQL text for both drivers.
+// Where the dialects differ (locking claims, upserts) callers ask `dialect()`.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "fti/core/result.hpp"
+
+namespace fti::db {
+
+enum class Dialect { sqlite, postgres };
+
+// A bound parameter or a column value. Blobs travel as std::string.
+using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
+using Params = std::vector<Value>;
+
+inline Value null_value() { return std::monostate{}; }
+template <class T>
+Value opt(const std::optional<T>& v) {
+  if (!v) return std::monostate{};
+  return Value(*v);
+}
+
+class Row {
+ public:
+  explicit Row(std::vector<Value> cells) : cells_(std::move(cells)) {}
+  std::size_t size() const { return cells_.size(); }
+  bool is_null(std::size_t i) const { return std::holds_alternative<std::monostate>(cells_.at(i)); }
+  std::int64_t get_int(std::size_t i) const;          // 0 when null
+  double get_double(std::size_t i) const;             // 0 when null
+  std::string get_text(std::size_t i) const;          // "" when null
+  std::optional<std::int64_t> opt_int(std::size_t i) const;
+  std::optional<std::string> opt_text(std::size_t i) const;
+  const Value& at(std::size_t i) const { return cells_.at(i); }
+
+ private:
+  std::vector<Value> cells_;
+};
+
+using Rows = std::vector<Row>;
+
+struct ExecResult {
+  std::int64_t rows_affected = 0;
+};
+
+// Whether a transaction intends to write. SQLite takes its write lock up front for `write`
+// (BEGIN IMMEDIATE) so two writers never deadlock on lock upgrade.
+enum class TxMode { read, write };
+
+// One session with the database. Not thread-safe: one thread uses it at a time.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Dialect dialect() const = 0;
+  // Runs a statement returning rows (SELECT, or ... RETURNING). Prepared statements are
+  // cached per connection by SQL text.
+  virtual Result<Rows> query(std::string_view sql, const Params& params = {}) = 0;
+  virtual Result<ExecResult> execute(std::string_view sql, const Params& params = {}) = 0;
+  // Runs several statements without parameters (migrations).
+  virtual Status execute_script(std::string_view sql) = 0;
+  virtual Status begin(TxMode mode) = 0;
+  virtual Status commit() = 0;
+  virtual Status rollback() = 0;
+};
+
+// A pool of connections. acquire() blocks until one is free (bounded by a timeout).
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Dialect dialect() const = 0;
+
+  class Lease;  // returns the connection to the pool when destroyed
+  virtual Result<Lease> acquire() = 0;
+
+  // Runs fn inside a transaction: commit when it returns ok, rollback otherwise.
+  // Retries transient "busy" failures a few times.
+  Status transact(TxMode mode, const std::function<Status(Connection&)>& fn);
+
+ protected:
+  friend class Lease;
+  virtual void release(std::unique_ptr<Connection> conn, bool broken) = 0;
+};
+
+class Database::Lease {
+ public:
+  Lease(Database* owner, std::unique_ptr<Connection> conn) : owner_(owner), conn_(std::move(conn)) {}
+  Lease(Lease&& o) noexcept : owner_(o.owner_), conn_(std::move(o.conn_)), broken_(o.broken_) { o.owner_ = nullptr; }
+  Lease& operator=(Lease&&) = delete;
+  Lease(const Lease&) = delete;
+  ~Lease() {
+    if (owner_ && conn_) owner_->release(std::move(conn_), broken_);
+  }
+  Connection& operator*() { return *conn_; }
+  Connection* operator->() { return conn_.get(); }
+  void mark_broken() { broken_ = true; }
+
+ private:
+  Database* owner_;
+  std::unique_ptr<Connection> conn_;
+  bool broken_ = false;
+};
+
+// Opens a database from a URL: "sqlite:PATH" (creates the file) or, later, "postgres://...".
+struct OpenOptions {
+  int pool_size = 8;
+  int busy_timeout_ms = 5000;
+};
+Result<std::unique_ptr<Database>> open_database(std::string_view url, const OpenOptions& options);
+
+}  // namespace fti::db

@@ -1,0 +1,74 @@
+#pragma once
+// Request and Response as the router and the API handlers see them: plain structs with no
+// Beast types, so only src/http/server.cpp pays for Beast's compile time.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fti/core/result.hpp"
+
+namespace fti::http {
+
+// A request body delivered piece by piece (uploads). read() blocks the calling handler
+// thread until the connection has more bytes; 0 means the body is complete.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual Result<std::size_t> read(char* buffer, std::size_t capacity) = 0;
+  // Content-Length when the client sent one.
+  virtual std::optional<std::int64_t> content_length() const = 0;
+};
+
+// A response body produced piece by piece (downloads).
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual Result<std::size_t> read(char* buffer, std::size_t capacity) = 0;
+  virtual std::int64_t size() const = 0;
+};
+
+struct Request {
+  std::string method;                         // "GET"
+  std::string target;                         // "/api/v1/jobs?limit=10"
+  std::string path;                           // "/api/v1/jobs" (percent-decoded)
+  std::map<std::string, std::string> query;   // decoded
+  std::map<std::string, std::string> headers; // names lower-cased
+  std::map<std::string, std::string> params;  // from the route pattern: {id}
+  std::string body;                           // small bodies only (non-streaming routes)
+  BodyStream* body_stream = nullptr;          // streaming routes only
+  std::string remote_address;
+  std::string request_id;
+  std::string tenant;                         // set by auth middleware
+  bool is_admin = false;
+
+  std::string header(const std::string& lower_name) const;
+  std::optional<std::string> query_param(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::unique_ptr<BodySource> stream;  // when set, streamed instead of body
+
+  Response& set_header(std::string name, std::string value);
+  static Response json(int status, std::string body);
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  // application/problem+json: {"type","title","status","detail","code"}
+  static Response problem(int status, std::string_view code, std::string_view detail);
+  // Maps an Error's code to a fitting HTTP status.
+  static Response from_error(const Error& error);
+};
+
+int status_for_error_code(std::string_view code);
+std::string_view reason_phrase(int status);
+
+std::string percent_decode(std::string_view s);
+std::map<std::string, std::string> parse_query(std::string_view query);
+
+}  // namespace fti::http

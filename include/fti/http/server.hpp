@@ -1,0 +1,55 @@
+#pragma once
+// HttpServer: the Beast listener and sessions. HTTP/1.1 keep-alive, a timeout on every read
+// and write, a body limit on every parser, handlers run on a separate blocking pool (never on
+// an I/O thread), and a graceful drain.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "fti/core/result.hpp"
+#include "fti/http/router.hpp"
+
+namespace fti::ops {
+class Metrics;
+}
+
+namespace fti::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;          // 0: any free port
+  int io_threads = 2;
+  int blocking_threads = 8;
+  std::int64_t max_body_bytes = 1 << 20;      // non-streaming routes
+  std::int64_t max_upload_bytes = 512LL << 20; // streaming routes
+  int io_timeout_seconds = 30;
+  std::size_t max_header_bytes = 16 * 1024;
+};
+
+// Runs before the handler (auth, rate limits). Returning a response ends the request there.
+using Middleware = std::function<std::optional<Response>(Request&, const Route&)>;
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, const Router& router, ops::Metrics& metrics);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void use(Middleware middleware);
+  // Binds and listens; returns the bound port (useful with port 0).
+  Result<std::uint16_t> listen();
+  // Runs the I/O threads; returns after stop() once every session is closed.
+  void run();
+  // Stops accepting; lets in-flight requests finish (bounded by the io timeout), then stops.
+  void stop();
+  std::int64_t in_flight() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fti::http
