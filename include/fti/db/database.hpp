@@ -69,6 +69,8 @@ class Connection {
   virtual Status begin(TxMode mode) = 0;
   virtual Status commit() = 0;
   virtual Status rollback() = 0;
+  // How many prepared statements this connection keeps cached (diagnostics and tests).
+  virtual std::size_t cached_statement_count() const { return 0; }
 };
 
 // A pool of connections. acquire() blocks until one is free (bounded by a timeout).

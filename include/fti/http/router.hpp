@@ -2,6 +2,7 @@
 // Router: method + path pattern ("/api/v1/jobs/{id}") -> handler. The matched pattern, not
 // the raw path, labels metrics, so ids never blow up label cardinality.
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ struct RouteMatch {
   const Route* route = nullptr;
   std::map<std::string, std::string> params;
   bool path_matched_other_method = false;  // for 405
+  std::vector<std::string> allowed_methods;  // when the path matched: the Allow header
 };
 
 class Router {

@@ -65,6 +65,7 @@ struct NewJob {
   std::string profile;
   JobInput input;
   std::optional<std::string> id;  // generated when empty
+  int max_attempts = 3;           // jobs.max_attempts
 };
 
 // The job as the HTTP API shows it (ARCHITECTURE.md section 5).

@@ -59,6 +59,9 @@ class JobStore {
                             TimeMs now, TimeMs retry_at) = 0;
   // Gives a running job back to the queue without using up an attempt (graceful shutdown).
   virtual Result<bool> release(const std::string& id, int attempt, TimeMs now) = 0;
+  // Ends a running attempt as `cancelled` (its handler stopped because cancel was requested).
+  // Returns false (and changes nothing) when the attempt is stale.
+  virtual Result<bool> finish_cancelled(const std::string& id, int attempt, TimeMs now) = 0;
 
   // Queued/retrying jobs are cancelled at once; running ones get cancel_requested and are
   // cancelled by their worker. Finished jobs answer conflict.

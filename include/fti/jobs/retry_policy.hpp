@@ -3,6 +3,7 @@
 // optional jitter so that a burst of failures does not retry in lock step.
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "fti/core/clock.hpp"
 
@@ -21,5 +22,9 @@ class RetryPolicy {
   double jitter_;
   std::function<double()> random01_;
 };
+
+// Whether a failed attempt is worth retrying: false for errors in the input itself
+// (bad_archive, unsafe_archive, archive_limits, resource_limit) and for cancelled.
+bool is_retryable_error(std::string_view code);
 
 }  // namespace fti::jobs

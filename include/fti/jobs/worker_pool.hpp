@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -68,8 +69,15 @@ class WorkerPool {
   int total_workers() const { return options_.threads; }
 
  private:
+  struct ActiveJob;  // a running attempt, shared with the heartbeat thread
+  class Context;
+
   void worker_loop(int index);
   void run_one(const Job& job);
+  void heartbeat_loop();
+  void heartbeat_all();
+  void wait_for_work(std::uint64_t seen_generation);
+  JobStatus record_outcome(const Job& job, const ActiveJob& active, const Result<std::string>& result);
 
   JobStore& store_;
   JobHandler& handler_;
@@ -85,6 +93,14 @@ class WorkerPool {
   std::atomic<bool> abandon_{false};  // grace elapsed: running handlers should give up
   std::atomic<int> busy_{0};
   std::vector<std::thread> threads_;
+
+  std::condition_variable idle_;  // busy_ changed: stop() waits on it for running jobs
+  std::condition_variable heartbeat_wake_;
+  bool heartbeat_stop_ = false;
+  std::map<std::string, std::shared_ptr<ActiveJob>> active_;  // by job id, under mutex_
+  std::thread heartbeat_thread_;
+  bool started_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace fti::jobs

@@ -33,8 +33,9 @@ class Metrics {
   // Sample count of a histogram series.
   std::uint64_t count(const std::string& name, const Labels& labels = {}) const;
 
+  struct Family;  // opaque; defined in metrics.cpp
+
  private:
-  struct Family;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Family>> families_;
 };

@@ -1,0 +1,89 @@
+#include "fti/core/ids.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace fti {
+namespace {
+
+constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+constexpr char kHex[] = "0123456789abcdef";
+
+void random_bytes(unsigned char* out, int n) {
+  if (RAND_bytes(out, n) != 1) throw std::runtime_error("RAND_bytes failed");
+}
+
+std::string to_hex(const unsigned char* bytes, std::size_t n) {
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[bytes[i] >> 4]);
+    out.push_back(kHex[bytes[i] & 0x0f]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string new_job_id(std::int64_t now_ms) {
+  // 48-bit time then 80 random bits, 5 bits per character: 10 + 16 characters.
+  std::string id(26, '0');
+  auto t = static_cast<std::uint64_t>(now_ms);
+  for (int i = 9; i >= 0; --i) {
+    id[i] = kCrockford[t & 31];
+    t >>= 5;
+  }
+  std::array<unsigned char, 10> r{};
+  random_bytes(r.data(), static_cast<int>(r.size()));
+  unsigned __int128 bits = 0;
+  for (auto b : r) bits = (bits << 8) | b;
+  for (int i = 25; i >= 10; --i) {
+    id[i] = kCrockford[static_cast<unsigned>(bits & 31)];
+    bits >>= 5;
+  }
+  return id;
+}
+
+std::string new_request_id() {
+  std::array<unsigned char, 8> r{};
+  random_bytes(r.data(), static_cast<int>(r.size()));
+  return to_hex(r.data(), r.size());
+}
+
+struct Sha256::State {
+  EVP_MD_CTX* ctx = nullptr;
+};
+
+Sha256::Sha256() : state_(new State) {
+  state_->ctx = EVP_MD_CTX_new();
+  if (!state_->ctx || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("cannot initialise SHA-256");
+  }
+}
+
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(state_->ctx);
+  delete state_;
+}
+
+void Sha256::update(std::string_view bytes) {
+  EVP_DigestUpdate(state_->ctx, bytes.data(), bytes.size());
+}
+
+std::string Sha256::hex_digest() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(state_->ctx, md, &len);
+  return to_hex(md, len);
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  Sha256 h;
+  h.update(bytes);
+  return h.hex_digest();
+}
+
+}  // namespace fti

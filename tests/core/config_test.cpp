@@ -1,0 +1,104 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "fti/core/config.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string write_temp(const std::string& text) {
+  auto p = fs::temp_directory_path() / ("fti-config-" + std::to_string(::getpid()) + "-" +
+                                        std::to_string(std::rand()) + ".toml");
+  std::ofstream(p) << text;
+  return p.string();
+}
+}  // namespace
+
+TEST_CASE("config defaults need no file and no environment", "[core][config]") {
+  auto c = fti::load_config({});
+  REQUIRE(c.ok());
+  CHECK((*c)->server.listen == "127.0.0.1:8080");
+  CHECK((*c)->server.data_dir == "./data");
+  CHECK((*c)->database_url() == "sqlite:./data/fti.db");
+  CHECK((*c)->storage_url() == "file:./data/blobs");
+  CHECK((*c)->jobs.max_attempts == 3);
+  CHECK((*c)->jobs.backoff_base_ms == 2000);
+  CHECK((*c)->workers.min == 2);
+  CHECK((*c)->limits.job_memory_bytes == (1LL << 30));
+  CHECK((*c)->llm.mode == "off");
+}
+
+TEST_CASE("config precedence: file, then environment, then flags", "[core][config]") {
+  auto file = write_temp(R"(
+[server]
+listen = "127.0.0.1:9000"
+data_dir = "/tmp/fti-a"
+[jobs]
+max_attempts = 5
+[llm]
+ollama_urls = ["http://a:11434", "http://b:11434"]
+)");
+  fti::ConfigSources src;
+  src.file = file;
+  src.environment = {{"FTI_SERVER_DATA_DIR", "/tmp/fti-b"}, {"FTI_LLM_OPENAI_MODELS", "m1, m2"}};
+  src.overrides = {{"server.listen", "127.0.0.1:0"}};
+  auto c = fti::load_config(src);
+  REQUIRE(c.ok());
+  CHECK((*c)->server.listen == "127.0.0.1:0");
+  CHECK((*c)->server.data_dir == "/tmp/fti-b");
+  CHECK((*c)->jobs.max_attempts == 5);
+  CHECK((*c)->llm.ollama_urls == std::vector<std::string>{"http://a:11434", "http://b:11434"});
+  CHECK((*c)->llm.openai_models == std::vector<std::string>{"m1", "m2"});
+  fs::remove(file);
+}
+
+TEST_CASE("config errors name the key and stop start-up", "[core][config]") {
+  struct Case {
+    std::string toml;
+    std::map<std::string, std::string> env;
+    std::string must_mention;
+  };
+  const std::vector<Case> cases = {
+      {"[server]\nlisten_port = 1\n", {}, "server.listen_port"},
+      {"[jobs]\nmax_attempts = \"three\"\n", {}, "jobs.max_attempts"},
+      {"[jobs]\nmax_attempts = 0\n", {}, "jobs.max_attempts"},
+      {"[auth]\nmode = \"maybe\"\n", {}, "auth.mode"},
+      {"", {{"FTI_JOBS_LEASE_MS", "soon"}}, "jobs.lease_ms"},
+      {"", {{"FTI_NO_SUCH_KEY", "1"}}, "FTI_NO_SUCH_KEY"},
+      {"[server]\nlisten = \"nowhere\"\n", {}, "server.listen"},
+      {"[database]\nurl = \"mysql://x\"\n", {}, "database.url"},
+      {"[workers]\nmin = 4\nmax = 2\n", {}, "workers.max"},
+      {"[server\n", {}, ".toml"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.must_mention);
+    fti::ConfigSources src;
+    auto file = write_temp(c.toml);
+    src.file = file;
+    src.environment = c.env;
+    auto r = fti::load_config(src);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "bad_config");
+    CHECK(r.error().message.find(c.must_mention) != std::string::npos);
+    fs::remove(file);
+  }
+}
+
+TEST_CASE("host:port parsing and loopback detection", "[core][config]") {
+  auto hp = fti::parse_host_port("0.0.0.0:8080");
+  REQUIRE(hp.ok());
+  CHECK(hp->host == "0.0.0.0");
+  CHECK(hp->port == 8080);
+  auto v6 = fti::parse_host_port("[::1]:0");
+  REQUIRE(v6.ok());
+  CHECK(v6->host == "::1");
+  CHECK_FALSE(fti::parse_host_port("8080").ok());
+  CHECK_FALSE(fti::parse_host_port("a:70000").ok());
+  CHECK(fti::is_loopback_host("127.0.0.1"));
+  CHECK(fti::is_loopback_host("localhost"));
+  CHECK(fti::is_loopback_host("::1"));
+  CHECK_FALSE(fti::is_loopback_host("0.0.0.0"));
+  CHECK_FALSE(fti::is_loopback_host("10.0.0.1"));
+}

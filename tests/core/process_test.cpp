@@ -1,0 +1,81 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+
+#include "fti/core/process.hpp"
+
+using fti::ProcessSpec;
+using fti::run_process;
+
+TEST_CASE("a child's output and exit code come back", "[core][process]") {
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", "echo out; echo err >&2; exit 3"};
+  auto r = run_process(spec);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 3);
+  CHECK(r->stdout_data == "out\n");
+  CHECK(r->stderr_data == "err\n");
+  CHECK_FALSE(r->timed_out);
+}
+
+TEST_CASE("stdin is fed and stdout lines are reported as they come", "[core][process]") {
+  ProcessSpec spec;
+  spec.argv = {"cat"};
+  spec.stdin_data = "one\ntwo\nthree\n";
+  std::vector<std::string> lines;
+  spec.on_stdout_line = [&](const std::string& l) { lines.push_back(l); };
+  auto r = run_process(spec);
+  REQUIRE(r.ok());
+  CHECK(lines == std::vector<std::string>{"one", "two", "three"});
+}
+
+TEST_CASE("a child past its wall-clock timeout is killed with its children", "[core][process]") {
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", "sleep 30 & sleep 30; echo never"};
+  spec.timeout = std::chrono::milliseconds(300);
+  auto r = run_process(spec);
+  REQUIRE(r.ok());
+  CHECK(r->timed_out);
+  CHECK(r->signaled);
+  CHECK(r->stdout_data.empty());
+}
+
+TEST_CASE("the memory limit stops a child that allocates too much", "[core][process]") {
+  ProcessSpec spec;
+  // python3 tries to allocate 512 MiB under a 128 MiB address-space limit.
+  spec.argv = {"python3", "-c", "x = bytearray(512 * 1024 * 1024); print('allocated')"};
+  spec.limits.memory_bytes = 128LL << 20;
+  auto r = run_process(spec);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code != 0);
+  CHECK(r->stdout_data.find("allocated") == std::string::npos);
+  CHECK(r->stderr_data.find("MemoryError") != std::string::npos);
+}
+
+TEST_CASE("peak RSS of the child is measured", "[core][process]") {
+  ProcessSpec spec;
+  spec.argv = {"python3", "-c", "x = bytearray(64 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096])"};
+  auto r = run_process(spec);
+  REQUIRE(r.ok());
+  REQUIRE(r->exit_code == 0);
+  CHECK(r->peak_rss_bytes >= 64LL << 20);
+}
+
+TEST_CASE("should_stop ends the child early", "[core][process]") {
+  ProcessSpec spec;
+  spec.argv = {"sleep", "30"};
+  std::atomic<int> polls{0};
+  spec.should_stop = [&] { return ++polls > 2; };
+  auto r = run_process(spec);
+  REQUIRE(r.ok());
+  CHECK(r->stopped);
+  CHECK(r->signaled);
+}
+
+TEST_CASE("a missing program is an error, not a crash", "[core][process]") {
+  ProcessSpec spec;
+  spec.argv = {"no-such-program-fti"};
+  auto r = run_process(spec);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == "process_error");
+}
