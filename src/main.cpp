@@ -1,1 +1,193 @@
-int main() { return 0; }
+// The finishthisidea command line (ARCHITECTURE.md section 4).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+
+#include "fti/api/app.hpp"
+#include "fti/cleanup/pipeline.hpp"
+#include "fti/core/config.hpp"
+#include "fti/core/log.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitJobFailed = 1;
+constexpr int kExitUsage = 2;
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+fti::Result<std::shared_ptr<const fti::Config>> load(const std::string& config_file,
+                                                     std::map<std::string, std::string> overrides) {
+  fti::ConfigSources sources;
+  if (!config_file.empty()) sources.file = config_file;
+  sources.environment = fti::fti_environment();
+  sources.overrides = std::move(overrides);
+  return fti::load_config(sources);
+}
+
+// --- serve ---
+
+struct ServeArgs {
+  std::string config_file, listen, data_dir;
+};
+
+int run_serve(const ServeArgs& args) {
+  std::map<std::string, std::string> overrides;
+  if (!args.listen.empty()) overrides["server.listen"] = args.listen;
+  if (!args.data_dir.empty()) overrides["server.data_dir"] = args.data_dir;
+  auto config = load(args.config_file, overrides);
+  if (!config) return usage_error(config.error().message);
+  fti::log::init((*config)->log.level, (*config)->log.format == "json" ? fti::log::Format::json
+                                                                      : fti::log::Format::text);
+  fti::api::App app(*config);
+  if (auto st = app.start(); !st) {
+    std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
+    return st.error().code == fti::errc::bad_config ? kExitUsage : kExitJobFailed;
+  }
+  app.run();
+  return kExitOk;
+}
+
+// --- clean ---
+
+struct CleanArgs {
+  std::string input, output, report, report_md, profile, config_file, progress = "auto", work_dir;
+  bool no_llm = false;
+  std::optional<std::int64_t> max_files, max_unpacked_bytes;
+  std::optional<double> max_ratio;
+};
+
+// Progress for a person on a terminal (one redrawn bar), plain lines in a log, or the
+// machine-readable lines a server worker parses.
+std::function<void(int, const std::string&)> progress_printer(const std::string& mode) {
+  std::string m = mode;
+  if (m == "auto") m = ::isatty(STDERR_FILENO) ? "bar" : "plain";
+  if (m == "lines") {
+    return [](int pct, const std::string& stage) {
+      std::printf("progress %d %s\n", pct, stage.c_str());
+      std::fflush(stdout);
+    };
+  }
+  if (m == "bar") {
+    return [](int pct, const std::string& stage) {
+      int filled = pct * 30 / 100;
+      std::fprintf(stderr, "\r[%s%s] %3d%% %-12s", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                   std::string(static_cast<std::size_t>(30 - filled), '.').c_str(), pct, stage.c_str());
+      if (pct >= 100) std::fprintf(stderr, "\n");
+    };
+  }
+  if (m == "none") return [](int, const std::string&) {};
+  return [](int pct, const std::string& stage) { std::fprintf(stderr, "%3d%% %s\n", pct, stage.c_str()); };
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+int run_clean(CleanArgs args) {
+  if (!fs::exists(args.input)) return usage_error(fmt::format("{} does not exist; give a folder or an archive", args.input));
+  auto config = load(args.config_file, {});
+  if (!config) return usage_error(config.error().message);
+  fti::log::init("warn", fti::log::Format::text);
+  const auto& limits = (*config)->limits;
+
+  fti::cleanup::PipelineOptions options;
+  options.limits.max_files = args.max_files.value_or(limits.max_files);
+  options.limits.max_unpacked_bytes = args.max_unpacked_bytes.value_or(limits.max_unpacked_bytes);
+  options.limits.max_file_bytes = limits.max_file_bytes;
+  options.limits.max_ratio = args.max_ratio.value_or(limits.max_ratio);
+  options.profile = args.profile;
+  options.work_dir = args.work_dir.empty() ? fs::temp_directory_path() : fs::path(args.work_dir);
+  options.on_progress = progress_printer(args.progress);
+  if (args.output.empty()) {
+    auto stem = fs::path(args.input).filename().string();
+    for (auto ext : {".tar.gz", ".tgz", ".zip", ".tar"}) {
+      if (stem.size() > std::strlen(ext) && stem.ends_with(ext)) stem.resize(stem.size() - std::strlen(ext));
+    }
+    args.output = stem + "-clean.zip";
+  }
+
+  auto out = fti::cleanup::run_pipeline(args.input, args.output, options);
+  if (!out) {
+    if (args.progress == "lines") std::printf("error %s %s\n", out.error().code.c_str(), out.error().message.c_str());
+    std::fprintf(stderr, "error: %s: %s\n", out.error().code.c_str(), out.error().message.c_str());
+    return kExitJobFailed;
+  }
+  const auto& report = out->report;
+  if (!args.report.empty() && !write_text(args.report, report.to_json())) {
+    std::fprintf(stderr, "error: io_error: cannot write %s\n", args.report.c_str());
+    return kExitJobFailed;
+  }
+  if (!args.report_md.empty() && !write_text(args.report_md, report.to_markdown())) {
+    std::fprintf(stderr, "error: io_error: cannot write %s\n", args.report_md.c_str());
+    return kExitJobFailed;
+  }
+  if (args.progress == "lines") {
+    std::printf("result %s\n", report.result_json().c_str());
+  } else {
+    std::fprintf(stderr, "%s\nwrote %s\n", report.summary().c_str(), args.output.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"FinishThisIdea: upload a messy codebase, get it back clean."};
+  app.require_subcommand(1);
+
+  ServeArgs serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Run the HTTP service (defaults: 127.0.0.1:8080, ./data)");
+  serve_cmd->add_option("--config", serve.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on");
+  serve_cmd->add_option("--data-dir", serve.data_dir, "Folder for the SQLite file and blobs");
+
+  CleanArgs clean;
+  auto* clean_cmd = app.add_subcommand("clean", "Clean a folder or archive offline");
+  clean_cmd->add_option("INPUT", clean.input, "Folder or archive (.zip, .tar, .tar.gz, .tgz)")->required();
+  clean_cmd->add_option("-o,--output", clean.output, "Cleaned archive to write (default: INPUT-clean.zip)");
+  clean_cmd->add_option("--report", clean.report, "Write the JSON report here");
+  clean_cmd->add_option("--report-md", clean.report_md, "Write the Markdown report here");
+  clean_cmd->add_option("--profile", clean.profile, "Style profile name");
+  clean_cmd->add_flag("--no-llm", clean.no_llm, "Never call a language model");
+  clean_cmd->add_option("--config", clean.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  clean_cmd->add_option("--progress", clean.progress, "auto | bar | plain | lines | none")
+      ->check(CLI::IsMember({"auto", "bar", "plain", "lines", "none"}));
+  clean_cmd->add_option("--work-dir", clean.work_dir, "Scratch folder")->group("");
+  clean_cmd->add_option("--max-files", clean.max_files)->group("");
+  clean_cmd->add_option("--max-unpacked-bytes", clean.max_unpacked_bytes)->group("");
+  clean_cmd->add_option("--max-ratio", clean.max_ratio)->group("");
+
+  auto* version_cmd = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s (see finishthisidea --help)\n", e.what());
+    return kExitUsage;
+  }
+
+  if (serve_cmd->parsed()) return run_serve(serve);
+  if (clean_cmd->parsed()) return run_clean(clean);
+  if (version_cmd->parsed()) {
+    std::printf("finishthisidea %s\n", FTI_VERSION);
+    return kExitOk;
+  }
+  return kExitUsage;
+}

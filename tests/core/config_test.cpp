@@ -102,3 +102,16 @@ TEST_CASE("host:port parsing and loopback detection", "[core][config]") {
   CHECK_FALSE(fti::is_loopback_host("0.0.0.0"));
   CHECK_FALSE(fti::is_loopback_host("10.0.0.1"));
 }
+
+TEST_CASE("config/default.toml parses and matches the built-in defaults", "[core][config]") {
+  fti::ConfigSources src;
+  src.file = std::string(FTI_SOURCE_DIR) + "/config/default.toml";
+  auto from_file = fti::load_config(src);
+  REQUIRE(from_file.ok());
+  auto built_in = fti::load_config({});
+  REQUIRE(built_in.ok());
+  CHECK((*from_file)->server.max_upload_bytes == (*built_in)->server.max_upload_bytes);
+  CHECK((*from_file)->limits.max_unpacked_bytes == (*built_in)->limits.max_unpacked_bytes);
+  CHECK((*from_file)->llm.openai_models == (*built_in)->llm.openai_models);
+  CHECK((*from_file)->database_url() == (*built_in)->database_url());
+}

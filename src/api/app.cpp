@@ -1,0 +1,174 @@
+#include "fti/api/app.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fmt/format.h>
+#include <mutex>
+#include <thread>
+
+#include "fti/api/api.hpp"
+#include "fti/cleanup/job_handler.hpp"
+#include "fti/core/clock.hpp"
+#include "fti/core/ids.hpp"
+#include "fti/core/log.hpp"
+#include "fti/core/process.hpp"
+#include "fti/db/database.hpp"
+#include "fti/db/migrations.hpp"
+#include "fti/http/server.hpp"
+#include "fti/jobs/job_store.hpp"
+#include "fti/jobs/worker_pool.hpp"
+#include "fti/ops/metrics.hpp"
+#include "fti/storage/blob_store.hpp"
+
+namespace fti::api {
+namespace fs = std::filesystem;
+
+struct App::Impl {
+  std::shared_ptr<const Config> config;
+  SystemClock clock;
+  ops::Metrics metrics;
+  std::unique_ptr<storage::BlobStore> blobs;
+  std::unique_ptr<db::Database> database;
+  std::unique_ptr<jobs::JobStore> job_store;
+  std::unique_ptr<jobs::JobHandler> handler;
+  std::unique_ptr<jobs::WorkerPool> workers;
+  http::Router router;
+  std::unique_ptr<http::HttpServer> server;
+  std::atomic<bool> draining{false};
+  std::atomic<bool> stopped{false};
+  std::once_flag drain_once;
+  std::uint16_t port = 0;
+  std::thread signal_thread;
+
+  Status open_storage_and_database() {
+    std::error_code ec;
+    fs::create_directories(config->server.data_dir, ec);
+    if (ec) {
+      return Error(errc::bad_config, fmt::format("server.data_dir: cannot create {}: {}",
+                                                 config->server.data_dir, ec.message()));
+    }
+    FTI_ASSIGN_OR_RETURN(blobs, storage::open_blob_store(config->storage_url()));
+    db::OpenOptions db_options;
+    db_options.pool_size = config->database.pool_size;
+    db_options.busy_timeout_ms = config->database.busy_timeout_ms;
+    FTI_ASSIGN_OR_RETURN(database, db::open_database(config->database_url(), db_options));
+    FTI_ASSIGN_OR_RETURN(int applied, db::migrate(*database));
+    if (applied > 0) log::get("db")->info("applied {} migration(s)", applied);
+    job_store = jobs::make_sql_job_store(*database);
+    return {};
+  }
+
+  void build_workers() {
+    cleanup::CleanupHandlerOptions options;
+    options.executable = self_executable_path();
+    options.work_dir = fs::path(config->server.data_dir) / "work";
+    options.limits = config->limits;
+    handler = cleanup::make_cleanup_handler(*blobs, options);
+    jobs::WorkerPoolOptions pool;
+    pool.threads = config->workers.min;
+    pool.lease_ms = config->jobs.lease_ms;
+    pool.heartbeat_ms = std::max<TimeMs>(config->jobs.lease_ms / 3, 50);
+    pool.node_id = "node-" + new_request_id().substr(0, 8);
+    workers = std::make_unique<jobs::WorkerPool>(*job_store, *handler, clock,
+                                                 jobs::RetryPolicy(config->jobs.backoff_base_ms), pool);
+  }
+
+  Status build_server() {
+    FTI_ASSIGN_OR_RETURN(HostPort hp, parse_host_port(config->server.listen));
+    if (config->auth.mode == "open" && !is_loopback_host(hp.host)) {
+      return Error(errc::bad_config,
+                   fmt::format("auth.mode: \"open\" is allowed only on a loopback address, not {}; "
+                               "set auth.mode = \"api_key\" or listen on 127.0.0.1", hp.host));
+    }
+    ops::declare_standard_metrics(metrics);
+    ApiDeps deps;
+    deps.config = config;
+    deps.database = database.get();
+    deps.blobs = blobs.get();
+    deps.jobs = job_store.get();
+    deps.metrics = &metrics;
+    deps.clock = &clock;
+    deps.on_enqueued = [this] { workers->notify(); };
+    deps.draining = &draining;
+    register_routes(router, deps);
+
+    http::ServerOptions options;
+    options.host = hp.host;
+    options.port = hp.port;
+    options.io_threads = config->server.threads;
+    options.blocking_threads = config->server.blocking_threads;
+    options.max_upload_bytes = config->server.max_upload_bytes;
+    options.io_timeout_seconds = config->server.request_timeout_seconds;
+    server = std::make_unique<http::HttpServer>(options, router, metrics);
+    server->use(make_auth_middleware(deps));
+    FTI_ASSIGN_OR_RETURN(port, server->listen());
+    return {};
+  }
+
+  // Runs once; a second caller waits until the first has finished draining.
+  void drain() { std::call_once(drain_once, [this] { drain_now(); }); }
+
+  void drain_now() {
+    stopped = true;
+    draining = true;
+    log::get("app")->info("draining: no new connections; running jobs get {} s", config->server.drain_seconds);
+    server->stop();
+    workers->stop(std::chrono::seconds(config->server.drain_seconds));
+  }
+};
+
+App::App(std::shared_ptr<const Config> config) : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+}
+
+App::~App() {
+  if (impl_->signal_thread.joinable()) {
+    pthread_kill(impl_->signal_thread.native_handle(), SIGTERM);
+    impl_->signal_thread.join();
+  }
+}
+
+Status App::start() {
+  // Block the stop signals before any thread starts so that only the signal thread sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  FTI_TRY(impl_->open_storage_and_database());
+  impl_->build_workers();
+  FTI_TRY(impl_->build_server());
+  log::get("app")->info("listening on http://{}:{} (data in {}, database {}, storage {})",
+                        parse_host_port(impl_->config->server.listen)->host, impl_->port,
+                        impl_->config->server.data_dir, impl_->config->database_url(),
+                        impl_->config->storage_url());
+  return {};
+}
+
+void App::run() {
+  impl_->signal_thread = std::thread([this] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (!impl_->stopped) log::get("app")->info("signal {} received", sig);
+    stop();
+  });
+  impl_->workers->start();
+  impl_->server->run();
+  stop();
+  log::get("app")->info("stopped");
+}
+
+void App::stop() { impl_->drain(); }
+
+std::uint16_t App::port() const { return impl_->port; }
+
+}  // namespace fti::api

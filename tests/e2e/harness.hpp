@@ -1,0 +1,174 @@
+#pragma once
+// End-to-end harness: starts the real finishthisidea binary on port 0 in a temp data folder,
+// learns its port from its log, and talks to it over real HTTP (libcurl).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fti/core/http_client.hpp"
+#include "fti/core/json.hpp"
+#include "fti/core/process.hpp"
+
+namespace fti::e2e {
+
+namespace fs = std::filesystem;
+
+inline fs::path make_temp_dir(const std::string& tag) {
+  auto p = fs::temp_directory_path() /
+           ("fti-e2e-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+  fs::create_directories(p);
+  return p;
+}
+
+inline std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void write_file(const fs::path& p, const std::string& data) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << data;
+}
+
+// Waits for `ready` with a deadline; the only kind of waiting tests do.
+inline bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ready();
+}
+
+// Runs a shell command (building fixtures with zip/tar/python3); returns the exit code.
+inline int sh(const std::string& command) {
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", command};
+  spec.timeout = std::chrono::seconds(120);
+  auto r = run_process(spec);
+  return r.ok() && !r->signaled ? r->exit_code : -1;
+}
+
+class Server {
+ public:
+  explicit Server(fs::path data_dir, std::vector<std::string> env = {}) : data_dir_(std::move(data_dir)), env_(std::move(env)) {
+    start();
+  }
+  ~Server() { stop(SIGTERM); }
+
+  void start() {
+    log_path_ = data_dir_ / ("server-" + std::to_string(++starts_) + ".log");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      for (const auto& e : env_) ::putenv(const_cast<char*>(e.c_str()));
+      FILE* log = std::fopen(log_path_.c_str(), "w");
+      ::dup2(::fileno(log), 2);
+      ::dup2(::fileno(log), 1);
+      std::string data = data_dir_.string();
+      ::execl(FTI_BINARY, FTI_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    bool up = wait_until([&] { return read_port(); }, std::chrono::seconds(30));
+    if (!up) throw std::runtime_error("server did not start: " + read_file(log_path_));
+  }
+
+  // SIGTERM: graceful drain; SIGKILL: a crash.
+  int stop(int sig) {
+    if (pid_ <= 0) return 0;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  int pid() const { return pid_; }
+  std::string log() const { return read_file(log_path_); }
+
+  // Peak resident memory of the server so far, from /proc.
+  std::int64_t peak_rss_bytes() const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    }
+    return -1;
+  }
+
+  HttpResponse request(const std::string& method, const std::string& path, std::string body = {},
+                       std::vector<std::pair<std::string, std::string>> headers = {}) const {
+    HttpRequest req;
+    req.method = method;
+    req.url = url(path);
+    req.body = std::move(body);
+    req.headers = std::move(headers);
+    auto r = HttpClient().send(req);
+    if (!r.ok()) throw std::runtime_error(r.error().message);
+    return std::move(r).value();
+  }
+
+  HttpResponse upload_file(const fs::path& file, const std::string& content_type, const std::string& query = "") const {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url("/api/v1/jobs" + query);
+    req.upload_file = file.string();
+    req.headers = {{"Content-Type", content_type}};
+    req.total_timeout = std::chrono::seconds(120);
+    auto r = HttpClient().send(req);
+    if (!r.ok()) throw std::runtime_error(r.error().message);
+    return std::move(r).value();
+  }
+
+  // Polls the job until it is finished; returns its JSON.
+  std::string wait_for_job(const std::string& id, std::chrono::seconds deadline = std::chrono::seconds(60)) const {
+    std::string last;
+    wait_until(
+        [&] {
+          auto r = request("GET", "/api/v1/jobs/" + id);
+          last = r.body;
+          auto doc = json::Document::parse(r.body);
+          auto status = doc.ok() ? doc->root().get_string("status").value_or("") : "";
+          return status == "succeeded" || status == "failed" || status == "cancelled";
+        },
+        deadline);
+    return last;
+  }
+
+ private:
+  bool read_port() {
+    auto text = read_file(log_path_);
+    auto at = text.find("listening on http://127.0.0.1:");
+    if (at == std::string::npos) return false;
+    port_ = std::stoi(text.substr(at + std::string("listening on http://127.0.0.1:").size()));
+    return true;
+  }
+
+  fs::path data_dir_;
+  std::vector<std::string> env_;
+  fs::path log_path_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int starts_ = 0;
+};
+
+inline std::string json_string(const std::string& json, const std::string& key) {
+  auto doc = json::Document::parse(json);
+  if (!doc.ok()) return {};
+  return doc->root().get_string(key).value_or("");
+}
+
+}  // namespace fti::e2e
