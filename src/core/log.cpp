@@ -71,13 +71,17 @@ spdlog::sink_ptr sink_locked() {
 
 }  // namespace
 
-void init(std::string_view level, Format format) {
+void init(std::string_view level, Format format, spdlog::sink_ptr sink) {
   std::lock_guard lock(g_mutex);
   g_level = spdlog::level::from_str(std::string(level));
   g_format = format;
-  auto sink = sink_locked();
-  sink->set_formatter(make_formatter(format));
-  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { l->set_level(g_level); });
+  if (sink) g_sink = std::move(sink);
+  auto active = sink_locked();
+  active->set_formatter(make_formatter(format));
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
+    l->sinks().assign(1, active);
+    l->set_level(g_level);
+  });
 }
 
 ScopedLogContext::ScopedLogContext(std::string id) : previous_(std::move(t_context)) {

@@ -12,8 +12,9 @@ namespace fti::log {
 
 enum class Format { text, json };
 
-// Configures the process-wide sink: level "trace".."off", text or JSON lines, to stderr.
-void init(std::string_view level, Format format);
+// Configures the process-wide sink: level "trace".."off", text or JSON lines, to stderr
+// unless another sink is given (tests capture lines this way).
+void init(std::string_view level, Format format, spdlog::sink_ptr sink = nullptr);
 
 // The id shown on every line logged from this thread while the scope lives.
 class ScopedLogContext {
