@@ -83,7 +83,8 @@ class Database {
   virtual Result<Lease> acquire() = 0;
 
   // Runs fn inside a transaction: commit when it returns ok, rollback otherwise.
-  // Retries transient "busy" failures a few times.
+  // Retries transient "busy" failures a few times, so fn may run more than once: it should
+  // assign its outputs rather than append to them.
   Status transact(TxMode mode, const std::function<Status(Connection&)>& fn);
 
  protected:
@@ -113,7 +114,7 @@ class Database::Lease {
 // Opens a database from a URL: "sqlite:PATH" (creates the file) or, later, "postgres://...".
 struct OpenOptions {
   int pool_size = 8;
-  int busy_timeout_ms = 5000;
+  int busy_timeout_ms = 5000;  // also bounds how long acquire() waits for a free connection
 };
 Result<std::unique_ptr<Database>> open_database(std::string_view url, const OpenOptions& options);
 

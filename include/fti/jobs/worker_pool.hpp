@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,7 +78,10 @@ class WorkerPool {
   void heartbeat_loop();
   void heartbeat_all();
   void wait_for_work(std::uint64_t seen_generation);
-  JobStatus record_outcome(const Job& job, const ActiveJob& active, const Result<std::string>& result);
+  Result<std::string> run_handler(const Job& job, JobContext& context);
+  // Stores the attempt's outcome; the job's new status, or nullopt when the attempt was stale.
+  std::optional<JobStatus> record_outcome(const Job& job, const ActiveJob& active,
+                                          const Result<std::string>& result);
 
   JobStore& store_;
   JobHandler& handler_;
@@ -94,11 +98,12 @@ class WorkerPool {
   std::atomic<int> busy_{0};
   std::vector<std::thread> threads_;
 
-  std::condition_variable idle_;  // busy_ changed: stop() waits on it for running jobs
+  std::condition_variable idle_;  // in_flight_ dropped: stop() waits on it for running jobs
   std::condition_variable heartbeat_wake_;
   bool heartbeat_stop_ = false;
-  std::map<std::string, std::shared_ptr<ActiveJob>> active_;  // by job id, under mutex_
+  std::map<std::string, std::shared_ptr<ActiveJob>> active_;  // by job id and attempt, under mutex_
   std::thread heartbeat_thread_;
+  int in_flight_ = 0;  // workers claiming or running a job, under mutex_
   bool started_ = false;
   bool stopped_ = false;
 };

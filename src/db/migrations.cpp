@@ -1,0 +1,115 @@
+// Schema migrations. Each runs in its own write transaction together with its row in
+// schema_migrations, so a crash leaves it either fully applied or not at all, and two
+// processes migrating at once apply it once.
+#include "fti/db/migrations.hpp"
+
+#include "fti/core/clock.hpp"
+#include "fti/core/log.hpp"
+
+namespace fti::db {
+
+namespace {
+
+// Types are limited to TEXT, INTEGER and BIGINT so one text serves SQLite and PostgreSQL.
+constexpr const char* kCreateJobs = R"sql(
+CREATE TABLE jobs (
+  id               TEXT PRIMARY KEY,
+  tenant           TEXT NOT NULL,
+  type             TEXT NOT NULL,
+  priority         INTEGER NOT NULL,
+  status           TEXT NOT NULL,
+  profile          TEXT NOT NULL DEFAULT '',
+  attempt          INTEGER NOT NULL DEFAULT 0,
+  max_attempts     INTEGER NOT NULL DEFAULT 3,
+  progress         INTEGER NOT NULL DEFAULT 0,
+  stage            TEXT NOT NULL DEFAULT '',
+  created_at       BIGINT NOT NULL,
+  run_at           BIGINT NOT NULL,
+  started_at       BIGINT,
+  finished_at      BIGINT,
+  lease_until      BIGINT,
+  lease_owner      TEXT,
+  error_code       TEXT,
+  error_message    TEXT,
+  input_filename   TEXT NOT NULL DEFAULT '',
+  input_bytes      BIGINT NOT NULL DEFAULT 0,
+  input_sha256     TEXT NOT NULL DEFAULT '',
+  input_key        TEXT NOT NULL DEFAULT '',
+  result_json      TEXT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+-- The claim: waiting jobs in priority then age order.
+CREATE INDEX jobs_claim_idx ON jobs (status, priority, run_at, id);
+-- The reaper and re-claims: running jobs by lease expiry.
+CREATE INDEX jobs_lease_idx ON jobs (status, lease_until);
+-- A tenant's jobs, newest first, for cursor pagination.
+CREATE INDEX jobs_tenant_idx ON jobs (tenant, created_at DESC, id DESC);
+CREATE TABLE api_keys (
+  id         TEXT PRIMARY KEY,
+  tenant     TEXT NOT NULL,
+  key_hash   TEXT NOT NULL UNIQUE,
+  is_admin   INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE INDEX api_keys_tenant_idx ON api_keys (tenant);
+)sql";
+
+constexpr const char* kCreateMigrationsTable = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  applied_at BIGINT NOT NULL
+);
+)sql";
+
+const std::string& sql_for(const Migration& m, Dialect dialect) {
+  if (dialect == Dialect::postgres && !m.postgres_sql.empty()) return m.postgres_sql;
+  return m.sqlite_sql;
+}
+
+// Applies one migration unless already recorded; sets `applied` when it ran.
+Status apply_one(Database& db, const Migration& m, bool& applied) {
+  return db.transact(TxMode::write, [&](Connection& conn) -> Status {
+    applied = false;
+    FTI_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT 1 FROM schema_migrations WHERE version = $1",
+                                               {Value(std::int64_t{m.version})}));
+    if (!rows.empty()) return ok_status();
+    FTI_TRY(conn.execute_script(sql_for(m, conn.dialect())));
+    FTI_TRY(conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                         {Value(std::int64_t{m.version}), Value(m.name), Value(SystemClock().now_ms())}));
+    applied = true;
+    return ok_status();
+  });
+}
+
+}  // namespace
+
+const std::vector<Migration>& all_migrations() {
+  static const std::vector<Migration> migrations = {
+      {1, "jobs and api_keys", kCreateJobs, ""},
+  };
+  return migrations;
+}
+
+Result<int> migrate(Database& db, const std::vector<Migration>& migrations) {
+  {
+    FTI_ASSIGN_OR_RETURN(auto conn, db.acquire());
+    FTI_TRY(conn->execute_script(kCreateMigrationsTable));
+  }
+  int applied_count = 0;
+  for (const auto& m : migrations) {
+    bool applied = false;
+    if (auto s = apply_one(db, m, applied); !s.ok()) {
+      return Error(s.error().code, "migration " + std::to_string(m.version) + " (" + m.name +
+                                       ") failed: " + s.error().message);
+    }
+    if (applied) {
+      ++applied_count;
+      fti::log::get("db")->info("applied migration {} ({})", m.version, m.name);
+    }
+  }
+  return applied_count;
+}
+
+}  // namespace fti::db

@@ -1,0 +1,308 @@
+// SQLite driver: a bounded pool of connections in WAL mode, each with a cache of prepared
+// statements keyed by SQL text. Parameters are written $1, $2... (PostgreSQL style); SQLite
+// reads those as named parameters, so they are bound by name.
+#include "sqlite_database.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fti/core/log.hpp"
+
+namespace fti::db {
+
+namespace {
+
+// Busy and locked are transient (another connection holds the lock); all else is an error.
+Error sqlite_error(sqlite3* db, int rc, std::string_view sql) {
+  const int primary = rc & 0xff;
+  std::string message = std::string("sqlite: ") + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (!sql.empty()) message += " (in: " + std::string(sql.substr(0, 120)) + ")";
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Error(errc::db_busy, message);
+  // Duplicate keys are the caller's conflict (PostgreSQL's 23505 maps the same way).
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+    return Error(errc::conflict, message);
+  return Error(errc::db_error, message);
+}
+
+// Resets a statement when a call ends, so it never holds a read snapshot or stale bindings.
+class StatementReset {
+ public:
+  explicit StatementReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~StatementReset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  StatementReset(const StatementReset&) = delete;
+  StatementReset& operator=(const StatementReset&) = delete;
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+Value read_column(sqlite3_stmt* stmt, int i) {
+  switch (sqlite3_column_type(stmt, i)) {
+    case SQLITE_INTEGER:
+      return static_cast<std::int64_t>(sqlite3_column_int64(stmt, i));
+    case SQLITE_FLOAT:
+      return sqlite3_column_double(stmt, i);
+    case SQLITE_TEXT: {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, i));
+      return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)));
+    }
+    case SQLITE_BLOB: {
+      const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+      const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, i));
+      return data ? std::string(data, size) : std::string();
+    }
+    default:
+      return std::monostate{};
+  }
+}
+
+constexpr std::size_t kMaxCachedStatements = 256;
+
+class SqliteConnection final : public Connection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() override {
+    clear_cache();
+    sqlite3_close_v2(db_);
+  }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  Dialect dialect() const override { return Dialect::sqlite; }
+  std::size_t cached_statement_count() const override { return statements_.size(); }
+
+  Result<Rows> query(std::string_view sql, const Params& params) override {
+    Rows rows;
+    FTI_TRY(run(sql, params, &rows));
+    return rows;
+  }
+
+  Result<ExecResult> execute(std::string_view sql, const Params& params) override {
+    FTI_TRY(run(sql, params, nullptr));
+    return ExecResult{static_cast<std::int64_t>(sqlite3_changes64(db_))};
+  }
+
+  Status execute_script(std::string_view sql) override {
+    const std::string text(sql);
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+    if (rc == SQLITE_OK) return ok_status();
+    Error error = sqlite_error(db_, rc, {});
+    if (message) {
+      error.message = std::string("sqlite: ") + message;
+      sqlite3_free(message);
+    }
+    return error;
+  }
+
+  // IMMEDIATE takes the write lock now, so two writers never deadlock upgrading a read lock.
+  Status begin(TxMode mode) override {
+    return simple(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN");
+  }
+  Status commit() override { return simple("COMMIT"); }
+  Status rollback() override {
+    // Nothing to undo when SQLite already rolled back (e.g. after SQLITE_FULL).
+    if (sqlite3_get_autocommit(db_)) return ok_status();
+    return simple("ROLLBACK");
+  }
+
+ private:
+  void clear_cache() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    statements_.clear();
+  }
+
+  Status simple(std::string_view sql) {
+    auto r = execute(sql, {});
+    if (!r.ok()) return r.error();
+    return ok_status();
+  }
+
+  Result<sqlite3_stmt*> prepare(std::string_view sql) {
+    std::string key(sql);
+    if (auto it = statements_.find(key); it != statements_.end()) return it->second;
+    // Callers use fixed SQL texts; a caller building SQL on the fly must not grow this forever.
+    if (statements_.size() >= kMaxCachedStatements) clear_cache();
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return sqlite_error(db_, rc, sql);
+    if (!stmt) return Error(errc::db_error, "sqlite: empty statement");
+    statements_.emplace(std::move(key), stmt);
+    return stmt;
+  }
+
+  // Binds $1..$N by name; like PostgreSQL, every parameter must appear in the SQL and every
+  // placeholder must get a value.
+  Status bind(sqlite3_stmt* stmt, std::string_view sql, const Params& params) {
+    if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(params.size())) {
+      return Error(errc::db_error, "sqlite: statement has " +
+                                       std::to_string(sqlite3_bind_parameter_count(stmt)) +
+                                       " parameters but " + std::to_string(params.size()) +
+                                       " were given (in: " + std::string(sql.substr(0, 120)) + ")");
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string name = "$" + std::to_string(i + 1);
+      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (index == 0) {
+        return Error(errc::db_error, "sqlite: parameter " + name + " is not used in: " +
+                                         std::string(sql.substr(0, 120)));
+      }
+      const int rc = bind_one(stmt, index, params[i]);
+      if (rc != SQLITE_OK) return sqlite_error(db_, rc, sql);
+    }
+    return ok_status();
+  }
+
+  static int bind_one(sqlite3_stmt* stmt, int index, const Value& v) {
+    if (std::holds_alternative<std::int64_t>(v))
+      return sqlite3_bind_int64(stmt, index, std::get<std::int64_t>(v));
+    if (std::holds_alternative<double>(v)) return sqlite3_bind_double(stmt, index, std::get<double>(v));
+    if (std::holds_alternative<std::string>(v)) {
+      const auto& s = std::get<std::string>(v);
+      // Bound as TEXT: SQLite compares TEXT and BLOB differently, and callers store text.
+      return sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    }
+    return sqlite3_bind_null(stmt, index);
+  }
+
+  // Prepares (or reuses), binds and steps to the end; collects rows when `rows` is given.
+  Status run(std::string_view sql, const Params& params, Rows* rows) {
+    auto prepared = prepare(sql);
+    if (!prepared.ok()) return prepared.error();
+    sqlite3_stmt* stmt = *prepared;
+    StatementReset reset(stmt);
+    if (auto s = bind(stmt, sql, params); !s.ok()) return s;
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) return ok_status();
+      if (rc != SQLITE_ROW) return sqlite_error(db_, rc, sql);
+      if (!rows) continue;
+      // Read after stepping: a step may re-prepare the statement after a schema change.
+      const int columns = sqlite3_column_count(stmt);
+      std::vector<Value> cells;
+      cells.reserve(static_cast<std::size_t>(columns));
+      for (int i = 0; i < columns; ++i) cells.push_back(read_column(stmt, i));
+      rows->emplace_back(std::move(cells));
+    }
+  }
+
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;  // SQL text -> prepared
+};
+
+Result<std::unique_ptr<SqliteConnection>> open_connection(const std::string& path,
+                                                          const OpenOptions& options) {
+  sqlite3* raw = nullptr;
+  // NOMUTEX: a connection is used by one thread at a time (the pool guarantees it).
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  auto conn = std::make_unique<SqliteConnection>(raw);  // closes `raw` even on failure
+  if (rc != SQLITE_OK) {
+    Error e = sqlite_error(raw, rc, {});
+    e.message = "cannot open database " + path + ": " + e.message;
+    return e;
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  // WAL lets readers run beside one writer; NORMAL sync is durable across app crashes in WAL.
+  FTI_TRY(conn->execute_script(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  return conn;
+}
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(std::string path, OpenOptions options, int pool_size)
+      : path_(std::move(path)), options_(options), pool_size_(pool_size) {}
+
+  Dialect dialect() const override { return Dialect::sqlite; }
+
+  // Opens the first connection now so a bad path fails at start-up, not on first use.
+  Status open_first() {
+    FTI_ASSIGN_OR_RETURN(auto conn, open_connection(path_, options_));
+    idle_.push_back(std::move(conn));
+    open_count_ = 1;
+    return ok_status();
+  }
+
+  Result<Lease> acquire() override {
+    std::unique_lock lock(mutex_);
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::max(options_.busy_timeout_ms, 1));
+    const bool available = available_.wait_until(
+        lock, deadline, [&] { return !idle_.empty() || open_count_ < pool_size_; });
+    if (!available) {
+      return Error(errc::db_busy, "all " + std::to_string(pool_size_) +
+                                      " database connections stayed in use; retry later");
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<Connection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(conn));
+    }
+    ++open_count_;  // reserve the slot, then open without holding the lock
+    lock.unlock();
+    auto conn = open_connection(path_, options_);
+    if (!conn.ok()) {
+      give_back_slot();
+      return conn.error();
+    }
+    return Lease(this, std::unique_ptr<Connection>(std::move(conn).value()));
+  }
+
+ protected:
+  void release(std::unique_ptr<Connection> conn, bool broken) override {
+    if (broken) {
+      conn.reset();
+      give_back_slot();
+      return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      idle_.push_back(std::move(conn));
+    }
+    available_.notify_one();
+  }
+
+ private:
+  void give_back_slot() {
+    {
+      std::lock_guard lock(mutex_);
+      --open_count_;
+    }
+    available_.notify_one();
+  }
+
+  const std::string path_;
+  const OpenOptions options_;
+  const int pool_size_;
+  std::mutex mutex_;
+  std::condition_variable available_;  // a connection came back or a slot freed up
+  std::vector<std::unique_ptr<Connection>> idle_;
+  int open_count_ = 0;  // connections in existence, idle or leased
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> open_sqlite_database(const std::string& path,
+                                                       const OpenOptions& options) {
+  const bool in_memory = path == ":memory:";
+  const int pool_size = in_memory ? 1 : std::max(options.pool_size, 1);
+  auto db = std::make_unique<SqliteDatabase>(path, options, pool_size);
+  FTI_TRY(db->open_first());
+  fti::log::get("db")->debug("opened sqlite database {} (pool of {})", path, pool_size);
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+}  // namespace fti::db

@@ -1,0 +1,412 @@
+// JobStore over db::Database. Every state change is one transaction, and every change made
+// on behalf of a worker is guarded by (id, attempt, status='running') so a worker whose lease
+// was lost can never overwrite a newer attempt.
+#include <algorithm>
+#include <charconv>
+#include <string>
+#include <tuple>
+
+#include "fti/core/ids.hpp"
+#include "fti/core/log.hpp"
+#include "fti/db/database.hpp"
+#include "fti/jobs/job_store.hpp"
+
+namespace fti::jobs {
+
+namespace {
+
+using db::Connection;
+using db::Params;
+using db::Row;
+using db::TxMode;
+using db::Value;
+
+// Column order read by row_to_job; every SELECT and RETURNING uses this list.
+constexpr std::string_view kColumns =
+    "id, tenant, type, priority, status, profile, attempt, max_attempts, progress, stage, "
+    "created_at, run_at, started_at, finished_at, lease_until, error_code, error_message, "
+    "input_filename, input_bytes, input_sha256, input_key, result_json, cancel_requested";
+
+constexpr int kMaxListLimit = 200;
+constexpr int kDefaultListLimit = 20;
+
+std::string with_columns(std::string_view head, std::string_view tail = {}) {
+  std::string sql(head);
+  sql += kColumns;
+  sql += tail;
+  return sql;
+}
+
+Value int_value(std::int64_t v) { return Value(v); }
+
+Job row_to_job(const Row& r) {
+  Job j;
+  j.id = r.get_text(0);
+  j.tenant = r.get_text(1);
+  j.type = r.get_text(2);
+  j.priority = static_cast<Priority>(std::clamp<std::int64_t>(r.get_int(3), 0, 2));
+  j.status = parse_status(r.get_text(4)).value_or(JobStatus::failed);
+  j.profile = r.get_text(5);
+  j.attempt = static_cast<int>(r.get_int(6));
+  j.max_attempts = static_cast<int>(r.get_int(7));
+  j.progress = static_cast<int>(r.get_int(8));
+  j.stage = r.get_text(9);
+  j.created_at = r.get_int(10);
+  j.run_at = r.get_int(11);
+  j.started_at = r.opt_int(12);
+  j.finished_at = r.opt_int(13);
+  j.lease_until = r.opt_int(14);
+  if (!r.is_null(15)) j.error = JobError{r.get_text(15), r.get_text(16)};
+  j.input.filename = r.get_text(17);
+  j.input.bytes = r.get_int(18);
+  j.input.sha256 = r.get_text(19);
+  j.input.key = r.get_text(20);
+  j.result_json = r.opt_text(21);
+  j.cancel_requested = r.get_int(22) != 0;
+  return j;
+}
+
+std::vector<Job> rows_to_jobs(const db::Rows& rows) {
+  std::vector<Job> jobs;
+  jobs.reserve(rows.size());
+  for (const auto& r : rows) jobs.push_back(row_to_job(r));
+  return jobs;
+}
+
+Error job_not_found(const std::string& id) {
+  return Error(errc::not_found, "job " + id + " not found");
+}
+
+// The cursor is "<created_at>.<id>" of the last job on the page; callers treat it as opaque.
+std::string make_cursor(const Job& last) { return std::to_string(last.created_at) + "." + last.id; }
+
+Result<std::pair<TimeMs, std::string>> parse_cursor(const std::string& cursor) {
+  const auto dot = cursor.find('.');
+  TimeMs created = 0;
+  const char* end = cursor.data() + (dot == std::string::npos ? 0 : dot);
+  if (dot == std::string::npos || dot + 1 >= cursor.size() ||
+      std::from_chars(cursor.data(), end, created).ptr != end) {
+    return Error(errc::bad_request, "cursor is not valid; pass the next_cursor of a previous page");
+  }
+  return std::make_pair(created, cursor.substr(dot + 1));
+}
+
+// --- SQL texts. $n placeholders only, valid on SQLite and PostgreSQL. ---
+
+const std::string kInsert = with_columns(
+    "INSERT INTO jobs (id, tenant, type, priority, status, profile, attempt, max_attempts, "
+    "progress, stage, created_at, run_at, input_filename, input_bytes, input_sha256, input_key, "
+    "cancel_requested) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, 0, '', $7, $7, $8, $9, $10, "
+    "$11, 0) RETURNING ");
+
+const std::string kSelectById = with_columns("SELECT ", " FROM jobs WHERE id = $1");
+
+const std::string kListFirst = with_columns(
+    "SELECT ", " FROM jobs WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT $2");
+const std::string kListAfter = with_columns(
+    "SELECT ",
+    " FROM jobs WHERE tenant = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) "
+    "ORDER BY created_at DESC, id DESC LIMIT $4");
+
+// Lost leases: a cancel-requested job ends cancelled, one on its last attempt ends failed,
+// instead of being re-run (or re-run forever).
+constexpr std::string_view kReapCancelled =
+    "UPDATE jobs SET status = 'cancelled', finished_at = $1, lease_until = NULL, "
+    "lease_owner = NULL, error_code = 'cancelled', error_message = 'cancelled on request' "
+    "WHERE status = 'running' AND lease_until < $1 AND cancel_requested = 1";
+constexpr std::string_view kReapExhausted =
+    "UPDATE jobs SET status = 'failed', finished_at = $1, lease_until = NULL, lease_owner = NULL, "
+    "error_code = 'lease_expired', "
+    "error_message = 'the worker running the last attempt stopped responding' "
+    "WHERE status = 'running' AND lease_until < $1 AND attempt >= max_attempts";
+
+// One statement; on PostgreSQL the inner select gets FOR UPDATE SKIP LOCKED so concurrent
+// claimers skip each other's rows instead of waiting.
+std::string claim_sql(db::Dialect dialect) {
+  const std::string lock = dialect == db::Dialect::postgres ? " FOR UPDATE SKIP LOCKED" : "";
+  return with_columns(
+      "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_until = $1, "
+      "lease_owner = $2, started_at = COALESCE(started_at, $3), progress = 0, stage = '' "
+      "WHERE id IN (SELECT id FROM jobs WHERE "
+      "(status IN ('queued', 'retrying') AND run_at <= $3) OR "
+      "(status = 'running' AND lease_until < $3) "
+      "ORDER BY priority, run_at, id LIMIT $4" + lock + ") RETURNING ");
+}
+
+constexpr std::string_view kGuard = " WHERE id = $1 AND attempt = $2 AND status = 'running'";
+
+std::string guarded(std::string_view update) { return std::string(update) + std::string(kGuard); }
+
+const std::string kHeartbeat =
+    guarded("UPDATE jobs SET lease_until = $3") + " RETURNING cancel_requested";
+const std::string kProgress = guarded("UPDATE jobs SET progress = $3, stage = $4");
+const std::string kComplete = guarded(
+    "UPDATE jobs SET status = 'succeeded', progress = 100, result_json = $3, finished_at = $4, "
+    "lease_until = NULL, lease_owner = NULL, error_code = NULL, error_message = NULL");
+// A requested cancel wins over a retry: the user asked for the job to stop.
+const std::string kFail = guarded(
+    "UPDATE jobs SET "
+    "status = CASE WHEN cancel_requested = 1 THEN 'cancelled' "
+    "WHEN $3 = 1 AND attempt < max_attempts THEN 'retrying' ELSE 'failed' END, "
+    "run_at = CASE WHEN cancel_requested = 0 AND $3 = 1 AND attempt < max_attempts "
+    "THEN $5 ELSE run_at END, "
+    "finished_at = CASE WHEN cancel_requested = 0 AND $3 = 1 AND attempt < max_attempts "
+    "THEN NULL ELSE $4 END, "
+    "error_code = $6, error_message = $7, lease_until = NULL, lease_owner = NULL");
+const std::string kRelease = guarded(
+    "UPDATE jobs SET "
+    "status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END, "
+    "finished_at = CASE WHEN cancel_requested = 1 THEN $3 ELSE NULL END, "
+    "attempt = attempt - 1, run_at = $3, progress = 0, stage = '', "
+    "lease_until = NULL, lease_owner = NULL");
+const std::string kFinishCancelled = guarded(
+    "UPDATE jobs SET status = 'cancelled', finished_at = $3, lease_until = NULL, "
+    "lease_owner = NULL, error_code = 'cancelled', error_message = 'cancelled on request'");
+
+const std::string kCancelWaiting = with_columns(
+    "UPDATE jobs SET status = 'cancelled', finished_at = $2, error_code = 'cancelled', "
+    "error_message = 'cancelled on request' "
+    "WHERE id = $1 AND status IN ('queued', 'retrying') RETURNING ");
+const std::string kCancelRunning = with_columns(
+    "UPDATE jobs SET cancel_requested = 1 WHERE id = $1 AND status = 'running' RETURNING ");
+const std::string kRetry = with_columns(
+    "UPDATE jobs SET status = 'queued', attempt = 0, run_at = $2, progress = 0, stage = '', "
+    "started_at = NULL, finished_at = NULL, lease_until = NULL, lease_owner = NULL, "
+    "error_code = NULL, error_message = NULL, result_json = NULL, cancel_requested = 0 "
+    "WHERE id = $1 AND status IN ('failed', 'cancelled') RETURNING ");
+
+constexpr std::string_view kQueueDepth =
+    "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying')";
+// Waiting jobs become due at run_at; running ones become claimable again when their lease ends.
+constexpr std::string_view kNextRunAt =
+    "SELECT MIN(t) FROM ("
+    "SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('queued', 'retrying') "
+    "UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE status = 'running') AS due";
+
+class SqlJobStore final : public JobStore {
+ public:
+  explicit SqlJobStore(db::Database& database)
+      : db_(database), claim_sql_(claim_sql(database.dialect())) {}
+
+  Result<Job> enqueue(const NewJob& in, TimeMs now) override {
+    if (!is_valid_job_type(in.type)) {
+      return Error(errc::bad_request, "job type \"" + in.type +
+                                          "\" is not known; use cleanup, template, enterprise or priority");
+    }
+    const std::string id = in.id.value_or(new_job_id(now));
+    const Params params = {Value(id), Value(in.tenant), Value(in.type),
+                           int_value(static_cast<int>(in.priority)), Value(in.profile),
+                           int_value(std::max(in.max_attempts, 1)), int_value(now),
+                           Value(in.input.filename), int_value(in.input.bytes),
+                           Value(in.input.sha256), Value(in.input.key)};
+    return one_job_write(kInsert, params, Error(errc::internal, "inserting the job returned no row"));
+  }
+
+  Result<Job> get(const std::string& id, const std::optional<std::string>& tenant) override {
+    Result<Job> found = job_not_found(id);
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      found = find(c, id, tenant);
+      return ok_status();
+    }));
+    return found;
+  }
+
+  Result<ListPage> list(const std::string& tenant, int limit,
+                        const std::optional<std::string>& cursor) override {
+    limit = limit <= 0 ? kDefaultListLimit : std::min(limit, kMaxListLimit);
+    // One extra row tells whether another page follows.
+    Params params = {Value(tenant)};
+    std::string_view sql = kListFirst;
+    if (cursor) {
+      FTI_ASSIGN_OR_RETURN(auto after, parse_cursor(*cursor));
+      params.push_back(int_value(after.first));
+      params.push_back(Value(after.second));
+      sql = kListAfter;
+    }
+    params.push_back(int_value(limit + 1));
+    ListPage page;
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(sql, params));
+      page.jobs = rows_to_jobs(rows);
+      return ok_status();
+    }));
+    if (static_cast<int>(page.jobs.size()) > limit) {
+      page.jobs.resize(static_cast<std::size_t>(limit));
+      page.next_cursor = make_cursor(page.jobs.back());
+    }
+    return page;
+  }
+
+  Result<std::vector<Job>> claim(const std::string& worker_id, int max, TimeMs now,
+                                 TimeMs lease_ms) override {
+    std::vector<Job> claimed;
+    if (max <= 0) return claimed;
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto cancelled, c.execute(kReapCancelled, {int_value(now)}));
+      FTI_ASSIGN_OR_RETURN(auto exhausted, c.execute(kReapExhausted, {int_value(now)}));
+      log_reaped(cancelled.rows_affected, exhausted.rows_affected);
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(claim_sql_, {int_value(now + lease_ms), Value(worker_id),
+                                                           int_value(now), int_value(max)}));
+      claimed = rows_to_jobs(rows);
+      return ok_status();
+    }));
+    // RETURNING gives no order; hand jobs out in claim order.
+    std::sort(claimed.begin(), claimed.end(), [](const Job& a, const Job& b) {
+      return std::tie(a.priority, a.run_at, a.id) < std::tie(b.priority, b.run_at, b.id);
+    });
+    return claimed;
+  }
+
+  Result<HeartbeatResult> heartbeat(const std::string& id, int attempt, TimeMs lease_until) override {
+    HeartbeatResult result;
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(kHeartbeat, {Value(id), int_value(attempt),
+                                                           int_value(lease_until)}));
+      result.owned = !rows.empty();
+      result.cancel_requested = !rows.empty() && rows.front().get_int(0) != 0;
+      return ok_status();
+    }));
+    return result;
+  }
+
+  Result<bool> set_progress(const std::string& id, int attempt, int progress,
+                            const std::string& stage) override {
+    return guarded_write(kProgress, {Value(id), int_value(attempt),
+                                     int_value(std::clamp(progress, 0, 100)), Value(stage)});
+  }
+
+  Result<bool> complete(const std::string& id, int attempt, const std::string& result_json,
+                        TimeMs now) override {
+    return guarded_write(kComplete, {Value(id), int_value(attempt), Value(result_json), int_value(now)});
+  }
+
+  Result<bool> fail(const std::string& id, int attempt, const Failure& failure, TimeMs now,
+                    TimeMs retry_at) override {
+    return guarded_write(kFail, {Value(id), int_value(attempt), int_value(failure.retryable ? 1 : 0),
+                                 int_value(now), int_value(retry_at), Value(failure.error.code),
+                                 Value(failure.error.message)});
+  }
+
+  Result<bool> release(const std::string& id, int attempt, TimeMs now) override {
+    return guarded_write(kRelease, {Value(id), int_value(attempt), int_value(now)});
+  }
+
+  Result<bool> finish_cancelled(const std::string& id, int attempt, TimeMs now) override {
+    return guarded_write(kFinishCancelled, {Value(id), int_value(attempt), int_value(now)});
+  }
+
+  Result<Job> cancel(const std::string& id, const std::optional<std::string>& tenant,
+                     TimeMs now) override {
+    Result<Job> outcome = job_not_found(id);
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      outcome = cancel_in(c, id, tenant, now);
+      return ok_status();
+    }));
+    return outcome;
+  }
+
+  Result<Job> retry(const std::string& id, const std::optional<std::string>& tenant,
+                    TimeMs now) override {
+    Result<Job> outcome = job_not_found(id);
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      outcome = retry_in(c, id, tenant, now);
+      return ok_status();
+    }));
+    return outcome;
+  }
+
+  Result<std::int64_t> queue_depth() override {
+    std::int64_t depth = 0;
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(kQueueDepth));
+      depth = rows.empty() ? 0 : rows.front().get_int(0);
+      return ok_status();
+    }));
+    return depth;
+  }
+
+  Result<std::optional<TimeMs>> next_run_at() override {
+    std::optional<TimeMs> next;
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(kNextRunAt));
+      next = rows.empty() ? std::nullopt : rows.front().opt_int(0);
+      return ok_status();
+    }));
+    return next;
+  }
+
+ private:
+  // Runs an UPDATE guarded by (id, attempt, running); true when it changed the row.
+  Result<bool> guarded_write(std::string_view sql, const Params& params) {
+    bool changed = false;
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto r, c.execute(sql, params));
+      changed = r.rows_affected > 0;
+      return ok_status();
+    }));
+    return changed;
+  }
+
+  // Runs a statement returning one job row; `if_empty` when it returned none.
+  Result<Job> one_job_write(std::string_view sql, const Params& params, Error if_empty) {
+    Result<Job> job = std::move(if_empty);
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(sql, params));
+      if (!rows.empty()) job = row_to_job(rows.front());
+      return ok_status();
+    }));
+    return job;
+  }
+
+  // Reads one job, hiding jobs of other tenants behind the same not_found as missing ones.
+  static Result<Job> find(Connection& c, const std::string& id, const std::optional<std::string>& tenant) {
+    FTI_ASSIGN_OR_RETURN(auto rows, c.query(kSelectById, {Value(id)}));
+    if (rows.empty()) return job_not_found(id);
+    Job job = row_to_job(rows.front());
+    if (tenant && job.tenant != *tenant) return job_not_found(id);
+    return job;
+  }
+
+  static Result<Job> cancel_in(Connection& c, const std::string& id,
+                               const std::optional<std::string>& tenant, TimeMs now) {
+    FTI_ASSIGN_OR_RETURN(Job job, find(c, id, tenant));
+    if (is_terminal(job.status)) {
+      return Error(errc::conflict, "job " + id + " already " + std::string(to_string(job.status)) +
+                                       "; only waiting or running jobs can be cancelled");
+    }
+    const bool running = job.status == JobStatus::running;
+    FTI_ASSIGN_OR_RETURN(auto rows, running ? c.query(kCancelRunning, {Value(id)})
+                                            : c.query(kCancelWaiting, {Value(id), int_value(now)}));
+    if (rows.empty()) return Error(errc::conflict, "job " + id + " changed state meanwhile; try again");
+    return row_to_job(rows.front());
+  }
+
+  static Result<Job> retry_in(Connection& c, const std::string& id,
+                              const std::optional<std::string>& tenant, TimeMs now) {
+    FTI_ASSIGN_OR_RETURN(Job job, find(c, id, tenant));
+    if (job.status != JobStatus::failed && job.status != JobStatus::cancelled) {
+      return Error(errc::conflict, "job " + id + " is " + std::string(to_string(job.status)) +
+                                       "; only failed or cancelled jobs can be retried");
+    }
+    FTI_ASSIGN_OR_RETURN(auto rows, c.query(kRetry, {Value(id), int_value(now)}));
+    if (rows.empty()) return Error(errc::conflict, "job " + id + " changed state meanwhile; try again");
+    return row_to_job(rows.front());
+  }
+
+  static void log_reaped(std::int64_t cancelled, std::int64_t exhausted) {
+    if (cancelled == 0 && exhausted == 0) return;
+    fti::log::get("jobs")->warn("lost leases: {} job(s) cancelled, {} job(s) failed on their last attempt",
+                                cancelled, exhausted);
+  }
+
+  db::Database& db_;
+  const std::string claim_sql_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobStore> make_sql_job_store(db::Database& database) {
+  return std::make_unique<SqlJobStore>(database);
+}
+
+}  // namespace fti::jobs

@@ -1,0 +1,373 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "jobs/job_test_support.hpp"
+#include "fti/jobs/retry_policy.hpp"
+
+using namespace fti;
+using namespace fti::jobs;
+using fti::testing::JobStoreFixture;
+
+TEST_CASE("job store: an enqueued job is stored queued with its input", "[jobs]") {
+  JobStoreFixture f;
+  const Job job = f.enqueue("acme", Priority::high);
+  CHECK(job.id.size() == 26);
+  CHECK(job.status == JobStatus::queued);
+  CHECK(job.attempt == 0);
+  CHECK(job.max_attempts == 3);
+  CHECK(job.created_at == f.clock.now_ms());
+  const Job stored = f.get(job.id);
+  CHECK(stored.tenant == "acme");
+  CHECK(stored.priority == Priority::high);
+  CHECK(stored.input.filename == "messy.zip");
+  CHECK(stored.input.bytes == 1234);
+  CHECK(stored.input.sha256 == "abc123");
+  CHECK(stored.input.key == "uploads/x");
+  CHECK_FALSE(stored.started_at.has_value());
+  CHECK_FALSE(stored.error.has_value());
+  auto depth = f.store->queue_depth();
+  REQUIRE(depth.ok());
+  CHECK(*depth == 1);
+}
+
+TEST_CASE("job store: bad input is refused", "[jobs]") {
+  JobStoreFixture f;
+  NewJob job;
+  job.tenant = "acme";
+  job.type = "nonsense";
+  auto bad = f.store->enqueue(job, f.clock.now_ms());
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == errc::bad_request);
+
+  job.type = "cleanup";
+  job.id = "fixed-id";
+  REQUIRE(f.store->enqueue(job, f.clock.now_ms()).ok());
+  auto dup = f.store->enqueue(job, f.clock.now_ms());
+  REQUIRE_FALSE(dup.ok());
+  CHECK(dup.error().code == errc::conflict);
+
+  auto missing = f.store->get("no-such-job", std::nullopt);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == errc::not_found);
+}
+
+TEST_CASE("job store: claims go by priority, then age", "[jobs]") {
+  JobStoreFixture f;
+  const Job low = f.enqueue("acme", Priority::low);
+  f.clock.advance(1);
+  const Job normal_old = f.enqueue("acme", Priority::normal);
+  f.clock.advance(1);
+  const Job high = f.enqueue("acme", Priority::high);
+  f.clock.advance(1);
+  const Job normal_new = f.enqueue("acme", Priority::normal);
+
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) order.push_back(f.claim_one().id);
+  CHECK(order == std::vector<std::string>{high.id, normal_old.id, normal_new.id, low.id});
+  CHECK(f.claimable() == 0);
+}
+
+TEST_CASE("job store: a batch claim comes back in claim order", "[jobs]") {
+  JobStoreFixture f;
+  const Job a = f.enqueue("acme", Priority::low);
+  f.clock.advance(1);
+  const Job b = f.enqueue("acme", Priority::high);
+  auto batch = f.store->claim("w", 10, f.clock.now_ms(), 1000);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->size() == 2);
+  CHECK((*batch)[0].id == b.id);
+  CHECK((*batch)[1].id == a.id);
+}
+
+TEST_CASE("job store: a claim starts an attempt under a lease", "[jobs]") {
+  JobStoreFixture f;
+  const Job queued = f.enqueue();
+  f.clock.advance(500);
+  const Job running = f.claim_one(30000);
+  CHECK(running.id == queued.id);
+  CHECK(running.status == JobStatus::running);
+  CHECK(running.attempt == 1);
+  CHECK(running.started_at == f.clock.now_ms());
+  CHECK(running.lease_until == f.clock.now_ms() + 30000);
+  CHECK(f.claimable() == 0);  // nobody else gets it while the lease holds
+  auto depth = f.store->queue_depth();
+  REQUIRE(depth.ok());
+  CHECK(*depth == 0);
+}
+
+TEST_CASE("job store: an expired lease makes the job claimable again, and the stale worker loses", "[jobs]") {
+  JobStoreFixture f;
+  f.enqueue();
+  const Job first = f.claim_one(30000, "w1");
+  f.clock.advance(29999);
+  CHECK(f.claimable() == 0);
+  f.clock.advance(2);
+  const Job second = f.claim_one(30000, "w2");
+  CHECK(second.id == first.id);
+  CHECK(second.attempt == 2);
+  CHECK(second.started_at == first.started_at);  // first start is kept
+
+  // The first worker wakes up: nothing it reports may touch the new attempt.
+  auto stale_done = f.store->complete(first.id, first.attempt, R"({"files_in":1})", f.clock.now_ms());
+  REQUIRE(stale_done.ok());
+  CHECK_FALSE(*stale_done);
+  auto stale_progress = f.store->set_progress(first.id, first.attempt, 90, "pack");
+  REQUIRE(stale_progress.ok());
+  CHECK_FALSE(*stale_progress);
+  auto stale_beat = f.store->heartbeat(first.id, first.attempt, f.clock.now_ms() + 30000);
+  REQUIRE(stale_beat.ok());
+  CHECK_FALSE(stale_beat->owned);
+  CHECK(f.get(first.id).status == JobStatus::running);
+
+  auto done = f.store->complete(second.id, second.attempt, R"({"files_in":1})", f.clock.now_ms());
+  REQUIRE(done.ok());
+  CHECK(*done);
+  const Job finished = f.get(first.id);
+  CHECK(finished.status == JobStatus::succeeded);
+  CHECK(finished.progress == 100);
+  CHECK(finished.result_json == R"({"files_in":1})");
+  CHECK(finished.finished_at == f.clock.now_ms());
+}
+
+TEST_CASE("job store: heartbeats keep the lease alive", "[jobs]") {
+  JobStoreFixture f;
+  f.enqueue();
+  const Job job = f.claim_one(1000);
+  for (int i = 0; i < 5; ++i) {
+    f.clock.advance(600);
+    auto beat = f.store->heartbeat(job.id, job.attempt, f.clock.now_ms() + 1000);
+    REQUIRE(beat.ok());
+    CHECK(beat->owned);
+    CHECK_FALSE(beat->cancel_requested);
+    CHECK(f.claimable() == 0);
+  }
+  auto progress = f.store->set_progress(job.id, job.attempt, 40, "format");
+  REQUIRE(progress.ok());
+  CHECK(*progress);
+  CHECK(f.get(job.id).progress == 40);
+  CHECK(f.get(job.id).stage == "format");
+}
+
+TEST_CASE("job store: failures back off 2 s then 4 s, then the job fails for good", "[jobs]") {
+  JobStoreFixture f;
+  const RetryPolicy policy(2000);
+  f.enqueue();
+  const TimeMs expected_delays[] = {2000, 4000};
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    const Job job = f.claim_one();
+    REQUIRE(job.attempt == attempt);
+    const TimeMs now = f.clock.now_ms();
+    auto failed = f.store->fail(job.id, job.attempt, Failure{{"network_error", "upstream down"}, true}, now,
+                                now + policy.delay_ms(job.attempt));
+    REQUIRE(failed.ok());
+    CHECK(*failed);
+    const Job waiting = f.get(job.id);
+    CHECK(waiting.status == JobStatus::retrying);
+    CHECK(waiting.run_at == now + expected_delays[attempt - 1]);
+    REQUIRE(waiting.error.has_value());
+    CHECK(waiting.error->code == "network_error");
+    CHECK_FALSE(waiting.finished_at.has_value());
+    auto next = f.store->next_run_at();
+    REQUIRE(next.ok());
+    CHECK(*next == waiting.run_at);
+
+    f.clock.advance(expected_delays[attempt - 1] - 1);
+    CHECK(f.claimable() == 0);  // not a millisecond early
+    f.clock.advance(1);
+  }
+  const Job last = f.claim_one();
+  CHECK(last.attempt == 3);
+  auto failed = f.store->fail(last.id, last.attempt, Failure{{"network_error", "still down"}, true},
+                              f.clock.now_ms(), f.clock.now_ms() + 8000);
+  REQUIRE(failed.ok());
+  const Job done = f.get(last.id);
+  CHECK(done.status == JobStatus::failed);
+  CHECK(done.finished_at == f.clock.now_ms());
+  REQUIRE(done.error.has_value());
+  CHECK(done.error->message == "still down");
+  f.clock.advance(60000);
+  CHECK(f.claimable() == 0);
+}
+
+TEST_CASE("job store: a non-retryable failure fails at once", "[jobs]") {
+  JobStoreFixture f;
+  f.enqueue();
+  const Job job = f.claim_one();
+  auto failed = f.store->fail(job.id, job.attempt, Failure{{"bad_archive", "not a zip"}, false},
+                              f.clock.now_ms(), f.clock.now_ms() + 2000);
+  REQUIRE(failed.ok());
+  const Job done = f.get(job.id);
+  CHECK(done.status == JobStatus::failed);
+  CHECK(done.attempt == 1);
+  CHECK(done.error->code == "bad_archive");
+}
+
+TEST_CASE("job store: a lost lease on the last attempt fails the job instead of re-running it", "[jobs]") {
+  JobStoreFixture f;
+  f.enqueue("acme", Priority::normal, 2);
+  f.claim_one(1000);
+  f.clock.advance(1001);
+  const Job second = f.claim_one(1000);
+  CHECK(second.attempt == 2);
+  f.clock.advance(1001);
+  CHECK(f.claimable() == 0);
+  const Job done = f.get(second.id);
+  CHECK(done.status == JobStatus::failed);
+  REQUIRE(done.error.has_value());
+  CHECK(done.error->code == "lease_expired");
+  CHECK(done.finished_at == f.clock.now_ms());
+}
+
+TEST_CASE("job store: cancel", "[jobs]") {
+  JobStoreFixture f;
+  SECTION("a queued job is cancelled at once and never runs") {
+    const Job job = f.enqueue();
+    auto c = f.store->cancel(job.id, "acme", f.clock.now_ms());
+    REQUIRE(c.ok());
+    CHECK(c->status == JobStatus::cancelled);
+    CHECK(c->finished_at == f.clock.now_ms());
+    CHECK(f.claimable() == 0);
+  }
+  SECTION("a running job is asked to stop, and its worker ends it cancelled") {
+    const Job job = f.enqueue();
+    const Job running = f.claim_one();
+    auto c = f.store->cancel(job.id, "acme", f.clock.now_ms());
+    REQUIRE(c.ok());
+    CHECK(c->status == JobStatus::running);
+    CHECK(c->cancel_requested);
+    auto beat = f.store->heartbeat(job.id, running.attempt, f.clock.now_ms() + 30000);
+    REQUIRE(beat.ok());
+    CHECK(beat->cancel_requested);
+    auto finished = f.store->finish_cancelled(job.id, running.attempt, f.clock.now_ms());
+    REQUIRE(finished.ok());
+    CHECK(*finished);
+    CHECK(f.get(job.id).status == JobStatus::cancelled);
+  }
+  SECTION("a running job that fails after a cancel request ends cancelled, not retrying") {
+    const Job job = f.enqueue();
+    const Job running = f.claim_one();
+    REQUIRE(f.store->cancel(job.id, std::nullopt, f.clock.now_ms()).ok());
+    REQUIRE(f.store->fail(job.id, running.attempt, Failure{{"network_error", "x"}, true},
+                          f.clock.now_ms(), f.clock.now_ms() + 1).ok());
+    CHECK(f.get(job.id).status == JobStatus::cancelled);
+  }
+  SECTION("a cancel-requested job whose worker died ends cancelled when the lease runs out") {
+    const Job job = f.enqueue();
+    f.claim_one(1000);
+    REQUIRE(f.store->cancel(job.id, std::nullopt, f.clock.now_ms()).ok());
+    f.clock.advance(1001);
+    CHECK(f.claimable() == 0);
+    CHECK(f.get(job.id).status == JobStatus::cancelled);
+  }
+  SECTION("a finished job answers conflict") {
+    const Job job = f.enqueue();
+    const Job running = f.claim_one();
+    REQUIRE(f.store->complete(job.id, running.attempt, "{}", f.clock.now_ms()).ok());
+    auto c = f.store->cancel(job.id, "acme", f.clock.now_ms());
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code == errc::conflict);
+    CHECK(f.get(job.id).status == JobStatus::succeeded);
+  }
+}
+
+TEST_CASE("job store: retry puts a failed or cancelled job back with fresh attempts", "[jobs]") {
+  JobStoreFixture f;
+  const Job job = f.enqueue();
+  const Job running = f.claim_one();
+  REQUIRE(f.store->fail(job.id, running.attempt, Failure{{"bad_archive", "broken"}, false},
+                        f.clock.now_ms(), f.clock.now_ms()).ok());
+  f.clock.advance(10);
+  auto retried = f.store->retry(job.id, "acme", f.clock.now_ms());
+  REQUIRE(retried.ok());
+  CHECK(retried->status == JobStatus::queued);
+  CHECK(retried->attempt == 0);
+  CHECK_FALSE(retried->error.has_value());
+  CHECK_FALSE(retried->finished_at.has_value());
+  const Job again = f.claim_one();
+  CHECK(again.attempt == 1);
+
+  auto busy = f.store->retry(job.id, "acme", f.clock.now_ms());
+  REQUIRE_FALSE(busy.ok());
+  CHECK(busy.error().code == errc::conflict);
+
+  REQUIRE(f.store->complete(job.id, again.attempt, "{}", f.clock.now_ms()).ok());
+  auto done = f.store->retry(job.id, "acme", f.clock.now_ms());
+  REQUIRE_FALSE(done.ok());
+  CHECK(done.error().code == errc::conflict);
+}
+
+TEST_CASE("job store: release gives a job back without using up an attempt", "[jobs]") {
+  JobStoreFixture f;
+  const Job job = f.enqueue();
+  const Job running = f.claim_one();
+  auto released = f.store->release(job.id, running.attempt, f.clock.now_ms());
+  REQUIRE(released.ok());
+  CHECK(*released);
+  const Job back = f.get(job.id);
+  CHECK(back.status == JobStatus::queued);
+  CHECK(back.attempt == 0);
+  CHECK(f.claim_one().attempt == 1);
+}
+
+TEST_CASE("job store: a tenant never sees another tenant's jobs", "[jobs]") {
+  JobStoreFixture f;
+  const Job mine = f.enqueue("acme");
+  f.enqueue("globex");
+  for (auto&& r : {f.store->get(mine.id, std::string("globex")),
+                   f.store->cancel(mine.id, std::string("globex"), f.clock.now_ms()),
+                   f.store->retry(mine.id, std::string("globex"), f.clock.now_ms())}) {
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::not_found);
+  }
+  CHECK(f.get(mine.id).status == JobStatus::queued);  // the foreign cancel changed nothing
+  auto own = f.store->get(mine.id, std::string("acme"));
+  REQUIRE(own.ok());
+  auto page = f.store->list("globex", 10, std::nullopt);
+  REQUIRE(page.ok());
+  REQUIRE(page->jobs.size() == 1);
+  CHECK(page->jobs.front().tenant == "globex");
+}
+
+TEST_CASE("job store: listing pages newest first without gaps or repeats", "[jobs]") {
+  JobStoreFixture f;
+  std::vector<std::pair<TimeMs, std::string>> created;
+  for (int i = 0; i < 7; ++i) {
+    const Job job = f.enqueue("acme");
+    created.emplace_back(job.created_at, job.id);
+    if (i != 2) f.clock.advance(1000);  // jobs 2 and 3 share a millisecond: the id breaks the tie
+  }
+  f.enqueue("other");
+  std::sort(created.rbegin(), created.rend());
+  std::vector<std::string> expected;
+  for (const auto& c : created) expected.push_back(c.second);
+
+  std::vector<std::string> seen;
+  std::optional<std::string> cursor;
+  std::vector<std::size_t> page_sizes;
+  do {
+    auto page = f.store->list("acme", 3, cursor);
+    REQUIRE(page.ok());
+    page_sizes.push_back(page->jobs.size());
+    for (const auto& j : page->jobs) seen.push_back(j.id);
+    cursor = page->next_cursor;
+  } while (cursor && page_sizes.size() < 10);
+  CHECK(page_sizes == std::vector<std::size_t>{3, 3, 1});
+  CHECK(seen == expected);
+
+  auto bad = f.store->list("acme", 3, std::string("garbage"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == errc::bad_request);
+}
+
+TEST_CASE("job store: next_run_at tells idle workers when to look again", "[jobs]") {
+  JobStoreFixture f;
+  auto none = f.store->next_run_at();
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+  f.enqueue();
+  const Job running = f.claim_one(5000);
+  auto lease_end = f.store->next_run_at();
+  REQUIRE(lease_end.ok());
+  CHECK(*lease_end == running.lease_until);
+}

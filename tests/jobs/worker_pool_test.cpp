@@ -1,0 +1,276 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "jobs/job_test_support.hpp"
+#include "fti/jobs/worker_pool.hpp"
+
+using namespace fti;
+using namespace fti::jobs;
+using fti::testing::JobStoreFixture;
+using fti::testing::wait_until;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A real handler: runs a behaviour and counts every execution, per job and in total.
+class CountingHandler final : public JobHandler {
+ public:
+  using Behaviour = std::function<Result<std::string>(const Job&, JobContext&)>;
+  explicit CountingHandler(Behaviour behaviour = nullptr) : behaviour_(std::move(behaviour)) {}
+
+  Result<std::string> run(const Job& job, JobContext& context) override {
+    {
+      std::lock_guard lock(mutex_);
+      ++runs_[job.id];
+    }
+    ++total_;
+    if (behaviour_) return behaviour_(job, context);
+    context.report_progress(50, "format");
+    return std::string(R"({"files_in":1,"echo":")") + job.id + "\"}";
+  }
+  int total() const { return total_; }
+  int runs(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    return runs_[id];
+  }
+
+ private:
+  Behaviour behaviour_;
+  std::mutex mutex_;
+  std::map<std::string, int> runs_;
+  std::atomic<int> total_{0};
+};
+
+class RecordingObserver final : public JobObserver {
+ public:
+  void on_progress(const Job&, int percent, const std::string& stage) override {
+    std::lock_guard lock(mutex_);
+    progress.emplace_back(percent, stage);
+  }
+  void on_finished(const Job& job, JobStatus status, double) override {
+    std::lock_guard lock(mutex_);
+    finished[job.id] = status;
+  }
+  std::size_t finished_count() {
+    std::lock_guard lock(mutex_);
+    return finished.size();
+  }
+  std::mutex mutex_;
+  std::vector<std::pair<int, std::string>> progress;
+  std::map<std::string, JobStatus> finished;
+};
+
+WorkerPoolOptions fast_options(int threads = 2) {
+  WorkerPoolOptions o;
+  o.threads = threads;
+  o.lease_ms = 3000;
+  o.heartbeat_ms = 50;
+  o.idle_poll_ms = 60000;  // long on purpose: tests must not rely on polling
+  o.node_id = "test";
+  return o;
+}
+
+bool status_is(JobStoreFixture& f, const std::string& id, JobStatus status) {
+  auto job = f.store->get(id, std::nullopt);
+  return job.ok() && job->status == status;
+}
+
+bool all_status(JobStoreFixture& f, const std::vector<std::string>& ids, JobStatus status) {
+  for (const auto& id : ids)
+    if (!status_is(f, id, status)) return false;
+  return true;
+}
+
+}  // namespace
+
+// These tests run on real time: the pool sleeps on condition variables, not on a manual clock.
+TEST_CASE("worker pool: every job runs exactly once and ends succeeded", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  CountingHandler handler;
+  RecordingObserver observer;
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(1000), fast_options(3), &observer);
+  pool.start();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(f.enqueue().id);
+    pool.notify();
+  }
+  REQUIRE(wait_until([&] { return all_status(f, ids, JobStatus::succeeded); }));
+  pool.stop(1s);
+  CHECK(handler.total() == 20);
+  for (const auto& id : ids) {
+    CHECK(handler.runs(id) == 1);
+    const Job job = f.get(id);
+    CHECK(job.progress == 100);
+    CHECK(job.result_json == R"({"files_in":1,"echo":")" + id + "\"}");
+  }
+  CHECK(observer.finished_count() == 20);
+  CHECK(observer.finished.begin()->second == JobStatus::succeeded);
+  CHECK_FALSE(observer.progress.empty());
+}
+
+TEST_CASE("worker pool: notify wakes an idle worker at once", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  CountingHandler handler;
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(1000), fast_options(1));
+  pool.start();
+  // Let the worker find the queue empty and go to sleep (for idle_poll_ms = 60 s).
+  REQUIRE(wait_until([&] { return pool.busy_workers() == 0; }));
+  std::this_thread::sleep_for(50ms);
+  const Stopwatch watch;
+  const Job job = f.enqueue();
+  pool.notify();
+  REQUIRE(wait_until([&] { return status_is(f, job.id, JobStatus::succeeded); }, 5s));
+  CHECK(watch.seconds() < 2.0);
+  pool.stop(1s);
+}
+
+TEST_CASE("worker pool: a transient failure is retried after the backoff", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  CountingHandler handler([](const Job& job, JobContext&) -> Result<std::string> {
+    if (job.attempt == 1) return Error(errc::network_error, "upstream hiccup");
+    return std::string("{}");
+  });
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(100), fast_options(1));
+  pool.start();
+  const Job job = f.enqueue();
+  pool.notify();
+  // The worker sleeps until the retry is due (next_run_at), not until idle_poll_ms.
+  REQUIRE(wait_until([&] { return status_is(f, job.id, JobStatus::succeeded); }, 5s));
+  pool.stop(1s);
+  CHECK(handler.runs(job.id) == 2);
+  CHECK(f.get(job.id).attempt == 2);
+}
+
+TEST_CASE("worker pool: a bad archive fails at once and is not retried", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  CountingHandler handler([](const Job&, JobContext&) -> Result<std::string> {
+    return Error(errc::bad_archive, "not a zip file");
+  });
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(10), fast_options(1));
+  pool.start();
+  const Job job = f.enqueue();
+  pool.notify();
+  REQUIRE(wait_until([&] { return status_is(f, job.id, JobStatus::failed); }));
+  pool.stop(1s);
+  CHECK(handler.runs(job.id) == 1);
+  const Job done = f.get(job.id);
+  REQUIRE(done.error.has_value());
+  CHECK(done.error->code == "bad_archive");
+}
+
+TEST_CASE("worker pool: retryable failures stop at max_attempts", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  CountingHandler handler([](const Job&, JobContext&) -> Result<std::string> {
+    return Error(errc::network_error, "always down");
+  });
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(10), fast_options(2));
+  pool.start();
+  const Job job = f.enqueue("acme", Priority::normal, 3);
+  pool.notify();
+  REQUIRE(wait_until([&] { return status_is(f, job.id, JobStatus::failed); }));
+  pool.stop(1s);
+  CHECK(handler.runs(job.id) == 3);
+}
+
+TEST_CASE("worker pool: cancelling a running job stops its handler and ends it cancelled", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  std::atomic<bool> started{false};
+  CountingHandler handler([&](const Job&, JobContext& context) -> Result<std::string> {
+    started = true;
+    if (!wait_until([&] { return context.cancel_requested(); }, 10s)) return std::string("{}");
+    return Error(errc::cancelled, "stopped on request");
+  });
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(10), fast_options(1));
+  pool.start();
+  const Job job = f.enqueue();
+  pool.notify();
+  REQUIRE(wait_until([&] { return started.load(); }));
+  auto cancel = f.store->cancel(job.id, "acme", clock.now_ms());
+  REQUIRE(cancel.ok());
+  REQUIRE(wait_until([&] { return status_is(f, job.id, JobStatus::cancelled); }, 5s));
+  pool.stop(1s);
+  CHECK(handler.runs(job.id) == 1);
+}
+
+TEST_CASE("worker pool: stop releases unfinished jobs without using up an attempt", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  std::atomic<bool> started{false};
+  std::atomic<bool> saw_cancel{false};
+  CountingHandler handler([&](const Job&, JobContext& context) -> Result<std::string> {
+    started = true;
+    saw_cancel = wait_until([&] { return context.cancel_requested(); }, 10s);
+    return Error(errc::cancelled, "shutting down");
+  });
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(10), fast_options(1));
+  pool.start();
+  const Job job = f.enqueue();
+  pool.notify();
+  REQUIRE(wait_until([&] { return started.load(); }));
+  pool.stop(50ms);
+  CHECK(saw_cancel);
+  const Job back = f.get(job.id);
+  CHECK(back.status == JobStatus::queued);
+  CHECK(back.attempt == 0);
+}
+
+TEST_CASE("worker pool: a job whose worker died is picked up when its lease runs out", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  const Job job = f.enqueue();
+  // A worker on another node claims the job and is never heard from again.
+  auto dead = f.store->claim("dead-node/0", 1, clock.now_ms(), 200);
+  REQUIRE(dead.ok());
+  REQUIRE(dead->size() == 1);
+  CountingHandler handler;
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(10), fast_options(1));
+  pool.start();
+  // No notify: the idle worker wakes by itself when the lease expires (next_run_at).
+  REQUIRE(wait_until([&] { return status_is(f, job.id, JobStatus::succeeded); }, 5s));
+  pool.stop(1s);
+  CHECK(f.get(job.id).attempt == 2);
+  CHECK(handler.runs(job.id) == 1);
+}
+
+TEST_CASE("worker pool: jobs survive a restart and all get processed", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(f.enqueue().id);
+  {
+    // The first process starts one job, then shuts down before finishing it.
+    std::atomic<bool> started{false};
+    CountingHandler slow([&](const Job&, JobContext& context) -> Result<std::string> {
+      started = true;
+      wait_until([&] { return context.cancel_requested(); }, 10s);
+      return Error(errc::cancelled, "shutting down");
+    });
+    WorkerPool pool(*f.store, slow, clock, RetryPolicy(10), fast_options(1));
+    pool.start();
+    pool.notify();
+    REQUIRE(wait_until([&] { return started.load(); }));
+    pool.stop(0ms);
+  }
+  f.close();
+
+  f.open();  // a new process on the same database file
+  for (const auto& id : ids) CHECK(f.get(id).status == JobStatus::queued);
+  CountingHandler handler;
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(10), fast_options(2));
+  pool.start();
+  pool.notify();
+  REQUIRE(wait_until([&] { return all_status(f, ids, JobStatus::succeeded); }));
+  pool.stop(1s);
+  CHECK(handler.total() == 10);
+  for (const auto& id : ids) CHECK(handler.runs(id) == 1);
+}
