@@ -265,7 +265,9 @@ std::optional<bool> Value::get_bool(std::string_view key) const {
 std::vector<Value> Value::items() const {
   std::vector<Value> out;
   if (!is_array()) return out;
-  for (auto e : h_->element.get_array().value_unsafe()) {
+  // Bind the array first: iterating the temporary's view would outlive it.
+  simdjson::dom::array array = h_->element.get_array().value_unsafe();
+  for (auto e : array) {
     out.emplace_back(std::make_shared<const Handle>(Handle{h_->parser, e}));
   }
   return out;
@@ -274,7 +276,8 @@ std::vector<Value> Value::items() const {
 std::vector<std::pair<std::string, Value>> Value::members() const {
   std::vector<std::pair<std::string, Value>> out;
   if (!is_object()) return out;
-  for (auto field : h_->element.get_object().value_unsafe()) {
+  simdjson::dom::object object = h_->element.get_object().value_unsafe();
+  for (auto field : object) {
     out.emplace_back(std::string(field.key),
                      Value(std::make_shared<const Handle>(Handle{h_->parser, field.value})));
   }

@@ -1,0 +1,209 @@
+#include "fti/cleanup/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "fti/core/json.hpp"
+
+namespace fti::cleanup {
+namespace {
+
+void write_languages(json::Writer& w, const std::map<std::string, LanguageStats>& languages) {
+  w.key("languages").begin_object();
+  for (const auto& [name, stats] : languages) {
+    w.key(name).begin_object();
+    w.field("files", stats.files).field("lines", stats.lines);
+    w.end_object();
+  }
+  w.end_object();
+}
+
+void write_removed(json::Writer& w, const std::vector<RemovedEntry>& removed) {
+  w.key("removed").begin_array();
+  for (const auto& r : removed) {
+    w.begin_object();
+    w.field("path", r.path).field("reason", r.reason).field("files", r.files);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_changed(json::Writer& w, const std::vector<ChangedEntry>& changed) {
+  w.key("changed").begin_array();
+  for (const auto& c : changed) {
+    w.begin_object();
+    w.field("path", c.path);
+    w.key("passes").begin_array();
+    for (const auto& p : c.passes) w.value(p);
+    w.end_array();
+    w.field("lines_added", c.lines_added).field("lines_removed", c.lines_removed);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_findings(json::Writer& w, const std::vector<Finding>& findings) {
+  w.key("findings").begin_array();
+  for (const auto& f : findings) {
+    w.begin_object();
+    w.field("path", f.path).field("line", f.line).field("kind", f.kind);
+    w.field("rule", f.rule).field("severity", f.severity).field("message", f.message);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+// The LLM room is not wired into the pipeline yet: every file is reported as skipped.
+void write_llm(json::Writer& w, std::int64_t files) {
+  w.key("llm").begin_object();
+  w.field("calls", 0).field("cached", 0).field("tokens_in", 0).field("tokens_out", 0);
+  w.field("cost_usd", 0.0);
+  w.key("by_provider").begin_object().end_object();
+  w.key("skipped").begin_array();
+  w.begin_object().field("reason", "llm.mode is off").field("files", files).end_object();
+  w.end_array();
+  w.end_object();
+}
+
+// Markdown table cells: a '|' or a newline would break the row.
+std::string cell(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else if (c == '`') {
+      out += '\'';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string human_bytes(std::int64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024.0 && u < 4) {
+    v /= 1024.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+void Report::record_change(const std::string& path, const std::string& pass, std::int64_t added,
+                           std::int64_t removed_lines) {
+  // Search from the back: the file a pass just touched is usually the last one recorded.
+  auto it = std::find_if(changed.rbegin(), changed.rend(),
+                         [&](const ChangedEntry& c) { return c.path == path; });
+  if (it == changed.rend()) {
+    changed.push_back(ChangedEntry{path, {pass}, added, removed_lines});
+    return;
+  }
+  if (std::find(it->passes.begin(), it->passes.end(), pass) == it->passes.end()) {
+    it->passes.push_back(pass);
+  }
+  it->lines_added += added;
+  it->lines_removed += removed_lines;
+}
+
+std::int64_t Report::files_removed() const {
+  std::int64_t n = 0;
+  for (const auto& r : removed) n += r.files;
+  return n;
+}
+
+std::string Report::summary() const {
+  return std::to_string(files_in) + " files in, " + std::to_string(files_out) + " out: " +
+         std::to_string(files_removed()) + " removed, " + std::to_string(changed.size()) +
+         " changed, " + std::to_string(findings.size()) + " findings.";
+}
+
+std::string Report::to_json() const {
+  json::Writer w;
+  w.begin_object();
+  w.field("summary", summary());
+  w.field("files_in", files_in).field("files_out", files_out);
+  w.field("bytes_in", bytes_in).field("bytes_out", bytes_out);
+  write_languages(w, languages);
+  write_removed(w, removed);
+  write_changed(w, changed);
+  write_findings(w, findings);
+  write_llm(w, files_out);
+  w.key("notes").begin_array();
+  for (const auto& n : notes) w.value(n);
+  w.end_array();
+  w.key("timings_ms").begin_object();
+  for (const auto& [stage, ms] : timings_ms) w.field(stage, ms);
+  w.end_object();
+  w.end_object();
+  return w.take();
+}
+
+std::string Report::to_markdown() const {
+  std::string md = "# Cleanup report\n\n" + summary() + "\n\n";
+  md += "| | files | bytes |\n|---|---:|---:|\n";
+  md += "| in | " + std::to_string(files_in) + " | " + human_bytes(bytes_in) + " |\n";
+  md += "| out | " + std::to_string(files_out) + " | " + human_bytes(bytes_out) + " |\n\n";
+  if (!languages.empty()) {
+    md += "## Languages\n\n| language | files | lines |\n|---|---:|---:|\n";
+    for (const auto& [name, s] : languages) {
+      md += "| " + cell(name) + " | " + std::to_string(s.files) + " | " + std::to_string(s.lines) + " |\n";
+    }
+    md += "\n";
+  }
+  if (!removed.empty()) {
+    md += "## Removed\n\n| path | reason | files |\n|---|---|---:|\n";
+    for (const auto& r : removed) {
+      md += "| `" + cell(r.path) + "` | " + cell(r.reason) + " | " + std::to_string(r.files) + " |\n";
+    }
+    md += "\n";
+  }
+  if (!changed.empty()) {
+    md += "## Changed\n\n| path | passes | lines added | lines removed |\n|---|---|---:|---:|\n";
+    for (const auto& c : changed) {
+      std::string passes;
+      for (const auto& p : c.passes) passes += (passes.empty() ? "" : ", ") + p;
+      md += "| `" + cell(c.path) + "` | " + cell(passes) + " | " + std::to_string(c.lines_added) +
+            " | " + std::to_string(c.lines_removed) + " |\n";
+    }
+    md += "\n";
+  }
+  if (!findings.empty()) {
+    md += "## Findings\n\n| path | line | kind | rule | severity | message |\n|---|---:|---|---|---|---|\n";
+    for (const auto& f : findings) {
+      md += "| `" + cell(f.path) + "` | " + std::to_string(f.line) + " | " + cell(f.kind) + " | " +
+            cell(f.rule) + " | " + cell(f.severity) + " | " + cell(f.message) + " |\n";
+    }
+    md += "\n";
+  }
+  if (!notes.empty()) {
+    md += "## Notes\n\n";
+    for (const auto& n : notes) md += "- " + cell(n) + "\n";
+    md += "\n";
+  }
+  if (!timings_ms.empty()) {
+    md += "## Timings\n\n| stage | ms |\n|---|---:|\n";
+    for (const auto& [stage, ms] : timings_ms) md += "| " + cell(stage) + " | " + std::to_string(ms) + " |\n";
+  }
+  return md;
+}
+
+std::string Report::result_json() const {
+  json::Writer w;
+  w.begin_object();
+  w.field("files_in", files_in).field("files_out", files_out);
+  w.field("files_changed", static_cast<std::int64_t>(changed.size()));
+  w.field("files_removed", files_removed()).field("bytes_out", bytes_out);
+  w.end_object();
+  return w.take();
+}
+
+}  // namespace fti::cleanup

@@ -1,0 +1,182 @@
+// The secrets pass: finds credentials committed by mistake. Scanning is hand-written (one
+// pass per line, no regex engine) and messages show only a masked form of what was found.
+#include <string>
+#include <vector>
+
+#include "fti/cleanup/normalize.hpp"
+#include "fti/cleanup/pass.hpp"
+#include "secret_scan.hpp"
+#include "tree_files.hpp"
+
+namespace fti::cleanup {
+namespace {
+
+constexpr std::int64_t kMaxScanBytes = 64LL << 20;
+
+bool is_upper_or_digit(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool is_alnum(char c) {
+  return is_upper_or_digit(c) || (c >= 'a' && c <= 'z');
+}
+bool is_base64(char c) { return is_alnum(c) || c == '/' || c == '+' || c == '='; }
+bool is_slack_char(char c) { return is_alnum(c) || c == '-'; }
+
+// The first four characters, then one '*' per hidden character.
+std::string mask(std::string_view secret) {
+  std::size_t shown = std::min<std::size_t>(4, secret.size());
+  return std::string(secret.substr(0, shown)) + std::string(secret.size() - shown, '*');
+}
+
+// Length of the run of `pred` characters starting at `pos`.
+template <class Pred>
+std::size_t run_length(std::string_view s, std::size_t pos, Pred pred) {
+  std::size_t end = pos;
+  while (end < s.size() && pred(s[end])) ++end;
+  return end - pos;
+}
+
+char lower_char(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::size_t find_ci(std::string_view hay, std::string_view needle, std::size_t from) {
+  for (std::size_t i = from; i + needle.size() <= hay.size(); ++i) {
+    std::size_t k = 0;
+    while (k < needle.size() && lower_char(hay[i + k]) == needle[k]) ++k;
+    if (k == needle.size()) return i;
+  }
+  return std::string_view::npos;
+}
+
+struct Hit {
+  std::string rule;
+  std::string message;
+};
+
+class LineScanner {
+ public:
+  explicit LineScanner(std::string_view line) : line_(line) {}
+
+  std::vector<Hit> scan() {
+    aws_key_ids("AKIA");
+    aws_key_ids("ASIA");
+    aws_secret_keys();
+    private_keys();
+    for (std::string_view p : {"ghp_", "gho_", "ghs_", "ghu_", "ghr_"}) github_tokens(p);
+    slack_tokens();
+    return std::move(hits_);
+  }
+
+ private:
+  bool boundary_before(std::size_t pos, bool (*pred)(char)) const {
+    return pos == 0 || !pred(line_[pos - 1]);
+  }
+
+  // AKIA or ASIA followed by exactly 16 of [A-Z0-9].
+  void aws_key_ids(std::string_view prefix) {
+    for (std::size_t pos = line_.find(prefix); pos != std::string_view::npos;
+         pos = line_.find(prefix, pos + 1)) {
+      if (!boundary_before(pos, is_upper_or_digit)) continue;
+      if (run_length(line_, pos + 4, is_upper_or_digit) != 16) continue;
+      hits_.push_back({"aws-access-key-id", "AWS access key id " + mask(line_.substr(pos, 20)) +
+                                                ": rotate it and load it from the environment"});
+    }
+  }
+
+  // aws_secret_access_key = "<40 base64 characters>" in any config or code syntax.
+  void aws_secret_keys() {
+    static constexpr std::string_view kKey = "aws_secret_access_key";
+    for (std::size_t pos = find_ci(line_, kKey, 0); pos != std::string_view::npos;
+         pos = find_ci(line_, kKey, pos + 1)) {
+      std::size_t i = pos + kKey.size();
+      auto skip = [&](std::string_view chars) {
+        while (i < line_.size() && chars.find(line_[i]) != std::string_view::npos) ++i;
+      };
+      skip("\"' \t");
+      if (i >= line_.size() || (line_[i] != '=' && line_[i] != ':')) continue;
+      skip(":= \t\"'");
+      if (run_length(line_, i, is_base64) != 40) continue;
+      hits_.push_back({"aws-secret-access-key",
+                       "AWS secret access key " + mask(line_.substr(i, 40)) + ": rotate it"});
+    }
+  }
+
+  void private_keys() {
+    std::size_t begin = line_.find("-----BEGIN ");
+    if (begin == std::string_view::npos) return;
+    std::size_t end = line_.find("PRIVATE KEY-----", begin);
+    if (end == std::string_view::npos) return;
+    // The armour line names the key type and holds no secret material.
+    std::string_view armour = line_.substr(begin, end + 16 - begin);
+    hits_.push_back({"private-key", "private key block (" + std::string(armour) +
+                                        "): remove it and rotate the key"});
+  }
+
+  void github_tokens(std::string_view prefix) {
+    for (std::size_t pos = line_.find(prefix); pos != std::string_view::npos;
+         pos = line_.find(prefix, pos + 1)) {
+      if (!boundary_before(pos, is_alnum)) continue;
+      std::size_t n = run_length(line_, pos + 4, is_alnum);
+      if (n != 36) continue;
+      hits_.push_back({"github-token", "GitHub token " + mask(line_.substr(pos, 40)) + ": revoke it"});
+    }
+  }
+
+  // xoxb-, xoxa-, xoxp-, xoxr-, xoxs- followed by at least 10 token characters.
+  void slack_tokens() {
+    for (std::size_t pos = line_.find("xox"); pos != std::string_view::npos;
+         pos = line_.find("xox", pos + 1)) {
+      if (!boundary_before(pos, is_alnum) || pos + 5 > line_.size()) continue;
+      if (std::string_view("baprs").find(line_[pos + 3]) == std::string_view::npos) continue;
+      if (line_[pos + 4] != '-') continue;
+      std::size_t n = run_length(line_, pos + 5, is_slack_char);
+      if (n < 10) continue;
+      std::string_view token = line_.substr(pos, 5 + n);
+      hits_.push_back({"slack-token", "Slack token " + std::string(token.substr(0, 5)) +
+                                          std::string(token.size() - 5, '*') + ": revoke it"});
+    }
+  }
+
+  std::string_view line_;
+  std::vector<Hit> hits_;
+};
+
+class SecretsPass final : public Pass {
+ public:
+  std::string name() const override { return "secrets"; }
+  std::string stage() const override { return "secrets"; }
+
+  Status run(PassContext& ctx) override {
+    FTI_ASSIGN_OR_RETURN(std::vector<detail::TreeFile> files, detail::pass_files(ctx));
+    for (const auto& f : files) {
+      if (f.symlink || f.size > kMaxScanBytes) continue;
+      FTI_ASSIGN_OR_RETURN(std::string text, detail::read_file(f.full));
+      if (text.find('\0') != std::string::npos) continue;  // binary
+      scan_text(ctx.report, f.rel, text);
+    }
+    return ok_status();
+  }
+
+ private:
+  static void scan_text(Report& report, const std::string& path, std::string_view text) {
+    std::int64_t line_no = 0;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      std::size_t nl = text.find('\n', start);
+      std::size_t end = nl == std::string_view::npos ? text.size() : nl;
+      ++line_no;
+      for (Hit& hit : LineScanner(text.substr(start, end - start)).scan()) {
+        report.findings.push_back(
+            Finding{path, line_no, "secret", std::move(hit.rule), "high", std::move(hit.message)});
+      }
+      start = end + 1;
+    }
+  }
+};
+
+}  // namespace
+
+namespace detail {
+bool line_has_secret(std::string_view line) { return !LineScanner(line).scan().empty(); }
+}  // namespace detail
+
+std::unique_ptr<Pass> make_secrets_pass() { return std::make_unique<SecretsPass>(); }
+
+}  // namespace fti::cleanup

@@ -1,0 +1,256 @@
+#include "fti/cleanup/archive.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "cleanup_test_util.hpp"
+
+namespace fti::cleanup {
+namespace {
+
+using testing::build_archive;
+using testing::Format;
+using testing::Spec;
+using testing::TempDir;
+
+// The layout every hostile case uses: base/in.<ext> is the archive, base/dest the target.
+// After a refused extraction base must hold nothing but those two.
+struct Sandbox {
+  TempDir base;
+  std::filesystem::path archive = base / "in.archive";
+  std::filesystem::path dest = base / "dest";
+  Sandbox() { std::filesystem::create_directory(dest); }
+
+  Result<ExtractStats> extract(const std::vector<Spec>& entries, Format format = Format::tar,
+                               ExtractLimits limits = {}) {
+    build_archive(archive, format, entries);
+    return extract_archive(archive, dest, limits);
+  }
+
+  bool nothing_outside() const {
+    for (const auto& e : std::filesystem::directory_iterator(base.path())) {
+      if (e.path() != archive && e.path() != dest) return false;
+    }
+    return true;
+  }
+};
+
+std::string code_of(const Result<ExtractStats>& r) { return r.ok() ? "ok" : r.error().code; }
+
+TEST_CASE("hostile archives are refused with the right code and nothing outside dest",
+          "[cleanup][archive]") {
+  struct Case {
+    const char* name;
+    Format format;
+    std::vector<Spec> entries;
+    const char* code;
+  };
+  std::string abs_target = (std::filesystem::temp_directory_path() / "fti-abs-evil.txt").string();
+  const std::vector<Case> cases = {
+      {"zip-slip ../ in a zip", Format::zip, {{"a/../../evil.txt", Spec::file, "x"}}, "unsafe_archive"},
+      {"zip-slip ../ in a tar", Format::tar, {{"../evil.txt", Spec::file, "x"}}, "unsafe_archive"},
+      {"absolute path", Format::tar, {{abs_target, Spec::file, "x"}}, "unsafe_archive"},
+      {"backslash traversal", Format::zip, {{"..\\evil.txt", Spec::file, "x"}}, "unsafe_archive"},
+      {"symlink escaping with ..", Format::tar,
+       {{"link", Spec::symlink, "", "../outside"}}, "unsafe_archive"},
+      {"symlink to an absolute path", Format::zip,
+       {{"link", Spec::symlink, "", "/etc/passwd"}}, "unsafe_archive"},
+      {"symlink climbing after a name", Format::tar,
+       {{"self", Spec::symlink, "", "."}, {"x", Spec::symlink, "", "self/../../y"}}, "unsafe_archive"},
+      {"write through an in-tree symlink", Format::tar,
+       {{"real", Spec::dir}, {"link", Spec::symlink, "", "real"},
+        {"link/evil.txt", Spec::file, "x"}},
+       "unsafe_archive"},
+      {"file over an earlier symlink", Format::tar,
+       {{"real.txt", Spec::file, "a"}, {"link", Spec::symlink, "", "real.txt"},
+        {"link", Spec::file, "overwrite"}},
+       "unsafe_archive"},
+      {"hard link escaping", Format::tar,
+       {{"h", Spec::hardlink, "", "../../etc/passwd"}}, "unsafe_archive"},
+      {"hard link to a missing entry", Format::tar,
+       {{"h", Spec::hardlink, "", "nothere.txt"}}, "unsafe_archive"},
+      {"character device", Format::tar, {{"dev/null", Spec::chardev}}, "unsafe_archive"},
+      {"fifo", Format::tar, {{"pipe", Spec::fifo}}, "unsafe_archive"},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      Sandbox box;
+      auto r = box.extract(c.entries, c.format);
+      CHECK(code_of(r) == c.code);
+      CHECK(box.nothing_outside());
+      CHECK_FALSE(std::filesystem::exists(abs_target));
+      CHECK_FALSE(std::filesystem::exists(box.dest / "real" / "evil.txt"));
+      CHECK(testing::read_file(box.dest / "real.txt") != "overwrite");
+    }
+  }
+}
+
+TEST_CASE("extraction limits", "[cleanup][archive]") {
+  Sandbox box;
+  SECTION("too many entries") {
+    std::vector<Spec> entries;
+    for (int i = 0; i < 20; ++i) entries.push_back({"f" + std::to_string(i), Spec::file, "x"});
+    ExtractLimits limits;
+    limits.max_files = 10;
+    CHECK(code_of(box.extract(entries, Format::zip, limits)) == "archive_limits");
+  }
+  SECTION("a zip bomb: 50 MiB of zeros") {
+    auto r = box.extract({{"zeros.bin", Spec::file, std::string(50 << 20, '\0')}}, Format::zip);
+    CHECK(code_of(r) == "archive_limits");
+    // Stopped soon after the ratio was crossed, not after writing everything.
+    CHECK(std::filesystem::file_size(box.dest / "zeros.bin") < (20u << 20));
+  }
+  SECTION("over max_unpacked_bytes, counted as written") {
+    ExtractLimits limits;
+    limits.max_unpacked_bytes = 1000;
+    auto r = box.extract({{"a", Spec::file, std::string(600, 'a')}, {"b", Spec::file, std::string(600, 'b')}},
+                         Format::tar_gz, limits);
+    CHECK(code_of(r) == "archive_limits");
+  }
+  SECTION("one entry over max_file_bytes") {
+    ExtractLimits limits;
+    limits.max_file_bytes = 100;
+    CHECK(code_of(box.extract({{"a", Spec::file, std::string(101, 'a')}}, Format::zip, limits)) ==
+          "archive_limits");
+  }
+  CHECK(box.nothing_outside());
+}
+
+TEST_CASE("not an archive or a broken one is bad_archive", "[cleanup][archive]") {
+  Sandbox box;
+  SECTION("plain text") {
+    testing::write_file(box.archive, "just some text\nthat is not an archive\n");
+    CHECK(code_of(extract_archive(box.archive, box.dest, {})) == "bad_archive");
+  }
+  SECTION("empty file") {
+    testing::write_file(box.archive, "");
+    CHECK(code_of(extract_archive(box.archive, box.dest, {})) == "bad_archive");
+  }
+  SECTION("truncated tar.gz") {
+    std::string data;
+    for (int i = 0; i < 2000; ++i) data += "line " + std::to_string(i * 7919 % 10007) + "\n";
+    build_archive(box.archive, Format::tar_gz, {{"a.txt", Spec::file, data}});
+    std::string bytes = testing::read_file(box.archive);
+    testing::write_file(box.archive, bytes.substr(0, bytes.size() / 2));
+    CHECK(code_of(extract_archive(box.archive, box.dest, {})) == "bad_archive");
+  }
+  SECTION("truncated zip") {
+    std::string data;
+    for (int i = 0; i < 2000; ++i) data += "row " + std::to_string(i * 31337 % 65521) + "\n";
+    build_archive(box.archive, Format::zip, {{"a.txt", Spec::file, data}});
+    std::string bytes = testing::read_file(box.archive);
+    testing::write_file(box.archive, bytes.substr(0, bytes.size() / 2));
+    CHECK(code_of(extract_archive(box.archive, box.dest, {})) == "bad_archive");
+  }
+  CHECK(box.nothing_outside());
+}
+
+TEST_CASE("a normal archive extracts with in-tree links kept", "[cleanup][archive]") {
+  for (Format format : {Format::zip, Format::tar, Format::tar_gz}) {
+    Sandbox box;
+    auto r = box.extract({{"src", Spec::dir},
+                          {"src/main.c", Spec::file, "int main(void) { return 0; }\n"},
+                          {"bin/run.sh", Spec::file, "#!/bin/sh\n", "", 0755},
+                          {"src/link.c", Spec::symlink, "", "main.c"},
+                          {"bin/up", Spec::symlink, "", "../src/main.c"},
+                          {"./docs/readme.txt", Spec::file, "hi\n"}},
+                         format);
+    REQUIRE(r.ok());
+    CHECK(r->files == 3);
+    CHECK(r->symlinks == 2);
+    CHECK(r->bytes == 29 + 10 + 3);
+    CHECK(testing::read_file(box.dest / "src/link.c") == "int main(void) { return 0; }\n");
+    CHECK(std::filesystem::is_symlink(box.dest / "bin/up"));
+    CHECK(std::filesystem::read_symlink(box.dest / "bin/up") == "../src/main.c");
+    auto perms = std::filesystem::status(box.dest / "bin/run.sh").permissions();
+    CHECK((perms & std::filesystem::perms::owner_exec) != std::filesystem::perms::none);
+    CHECK(testing::read_file(box.dest / "docs/readme.txt") == "hi\n");
+    CHECK(r->format.rfind(format == Format::zip ? "zip" : "tar", 0) == 0);
+  }
+}
+
+TEST_CASE("empty archives and in-archive hard links are fine", "[cleanup][archive]") {
+  Sandbox box;
+  SECTION("empty zip") {
+    auto r = box.extract({}, Format::zip);
+    REQUIRE(r.ok());
+    CHECK(r->files == 0);
+  }
+  SECTION("hard link to an earlier file becomes a copy") {
+    auto r = box.extract({{"a.txt", Spec::file, "data"}, {"b.txt", Spec::hardlink, "", "a.txt"}});
+    REQUIRE(r.ok());
+    CHECK(testing::read_file(box.dest / "b.txt") == "data");
+  }
+}
+
+TEST_CASE("looks_like_archive sniffs magic bytes", "[cleanup][archive]") {
+  using namespace std::string_literals;
+  CHECK(looks_like_archive_bytes("PK\x03\x04rest"s));
+  CHECK(looks_like_archive_bytes("PK\x05\x06"s + std::string(18, '\0')));
+  CHECK(looks_like_archive_bytes("\x1f\x8b\x08"s));
+  CHECK(looks_like_archive_bytes("BZh91AY"s));
+  CHECK(looks_like_archive_bytes("\xfd\x37\x7a\x58\x5a\x00"s));
+  std::string tar(512, '\0');
+  tar.replace(257, 5, "ustar");
+  CHECK(looks_like_archive_bytes(tar));
+  CHECK_FALSE(looks_like_archive_bytes("hello world"));
+  CHECK_FALSE(looks_like_archive_bytes(""));
+  CHECK_FALSE(looks_like_archive_bytes("PK"));
+
+  TempDir dir;
+  testing::write_file(dir / "a.txt", "text");
+  CHECK_FALSE(looks_like_archive(dir / "a.txt"));
+  build_archive(dir / "a.tar", Format::tar, {{"x", Spec::file, "y"}});
+  CHECK(looks_like_archive(dir / "a.tar"));
+}
+
+TEST_CASE("pack_zip round-trips a tree deterministically", "[cleanup][archive]") {
+  TempDir dir;
+  auto root = dir / "root";
+  testing::write_file(root / "b/z.txt", "zzz");
+  testing::write_file(root / "a.sh", "#!/bin/sh\necho hi\n");
+  std::filesystem::permissions(root / "a.sh", std::filesystem::perms(0755));
+  std::filesystem::create_directories(root / "empty");
+  std::filesystem::create_symlink("b/z.txt", root / "link");
+  testing::write_file(root / "big.bin", std::string(300000, 'q'));
+
+  REQUIRE(pack_zip(root, dir / "one.zip").ok());
+  REQUIRE(pack_zip(root, dir / "two.zip").ok());
+  CHECK(testing::read_file(dir / "one.zip") == testing::read_file(dir / "two.zip"));
+
+  std::filesystem::create_directory(dir / "back");
+  auto r = extract_archive(dir / "one.zip", dir / "back", {});
+  REQUIRE(r.ok());
+  CHECK(testing::list_tree(dir / "back") == testing::list_tree(root));
+  CHECK(testing::read_file(dir / "back/big.bin") == std::string(300000, 'q'));
+  CHECK(std::filesystem::read_symlink(dir / "back/link") == "b/z.txt");
+  auto perms = std::filesystem::status(dir / "back/a.sh").permissions();
+  CHECK((perms & std::filesystem::perms::owner_exec) != std::filesystem::perms::none);
+}
+
+}  // namespace
+}  // namespace fti::cleanup
+
+namespace fti::cleanup {
+namespace {
+
+TEST_CASE("non-ASCII names survive extract and pack", "[cleanup][archive]") {
+  TempDir dir;
+  const std::string name = "caf\xc3\xa9/na\xc3\xafve.txt";
+  const std::string latin1 = "r\xe9sum\xe9.txt";  // not UTF-8: kept as bytes
+  testing::write_file(dir / ("root/" + name), "x\n");
+  testing::write_file(dir / ("root/" + latin1), "y\n");
+  REQUIRE(pack_zip(dir / "root", dir / "a.zip").ok());
+  std::filesystem::create_directory(dir / "back");
+  auto r = extract_archive(dir / "a.zip", dir / "back", {});
+  REQUIRE(r.ok());
+  CHECK(testing::read_file(dir / ("back/" + name)) == "x\n");
+  CHECK(testing::list_tree(dir / "back") == testing::list_tree(dir / "root"));
+
+  build_archive(dir / "b.tar", Format::tar, {{name, Spec::file, "z"}});
+  std::filesystem::create_directory(dir / "back2");
+  REQUIRE(extract_archive(dir / "b.tar", dir / "back2", {}).ok());
+  CHECK(testing::read_file(dir / ("back2/" + name)) == "z");
+}
+
+}  // namespace
+}  // namespace fti::cleanup
