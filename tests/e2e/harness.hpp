@@ -19,6 +19,8 @@
 #include "fti/core/json.hpp"
 #include "fti/core/process.hpp"
 
+extern char** environ;
+
 namespace fti::e2e {
 
 namespace fs = std::filesystem;
@@ -69,20 +71,37 @@ class Server {
   ~Server() { stop(SIGTERM); }
 
   void start() {
+    fs::create_directories(data_dir_);
     log_path_ = data_dir_ / ("server-" + std::to_string(++starts_) + ".log");
+    // Everything the child needs is prepared before fork; the child only dups and execs.
+    FILE* log = std::fopen(log_path_.c_str(), "w");
+    if (!log) throw std::runtime_error("cannot create " + log_path_.string());
+    std::string data = data_dir_.string();
+    std::vector<char*> envp;
+    for (char** e = environ; *e; ++e) envp.push_back(*e);
+    for (auto& e : env_) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const char* argv[] = {FTI_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.c_str(), nullptr};
     pid_ = ::fork();
     if (pid_ == 0) {
-      for (const auto& e : env_) ::putenv(const_cast<char*>(e.c_str()));
-      FILE* log = std::fopen(log_path_.c_str(), "w");
       ::dup2(::fileno(log), 2);
       ::dup2(::fileno(log), 1);
-      std::string data = data_dir_.string();
-      ::execl(FTI_BINARY, FTI_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),
-              static_cast<char*>(nullptr));
+      ::execve(FTI_BINARY, const_cast<char* const*>(argv), envp.data());
       ::_exit(127);
     }
-    bool up = wait_until([&] { return read_port(); }, std::chrono::seconds(30));
-    if (!up) throw std::runtime_error("server did not start: " + read_file(log_path_));
+    std::fclose(log);
+    bool up = wait_until([&] { return read_port() || exited(); }, std::chrono::seconds(30));
+    if (!up || pid_ <= 0) throw std::runtime_error("server did not start: " + read_file(log_path_));
+  }
+
+  // True (and reaps it) when the server process has ended on its own.
+  bool exited() {
+    int status = 0;
+    if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;
+    }
+    return false;
   }
 
   // SIGTERM: graceful drain; SIGKILL: a crash.
