@@ -28,6 +28,7 @@ inline constexpr std::string_view network_error = "network_error";
 inline constexpr std::string_view process_error = "process_error";
 inline constexpr std::string_view internal = "internal";
 inline constexpr std::string_view unavailable = "unavailable";
+inline constexpr std::string_view method_not_allowed = "method_not_allowed";
 }  // namespace errc
 
 struct Error {

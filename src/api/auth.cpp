@@ -1,0 +1,73 @@
+// Authentication middleware: "open" gives everyone the anonymous tenant (loopback only, the
+// App enforces that); "api_key" looks the bearer key's SHA-256 up in api_keys.
+#include <cctype>
+
+#include "fti/core/ids.hpp"
+#include "fti/db/database.hpp"
+#include "handlers.hpp"
+
+namespace fti::api {
+
+namespace {
+
+http::Response unauthorized(std::string_view detail) {
+  auto res = http::Response::problem(401, errc::unauthorized, detail);
+  res.set_header("WWW-Authenticate", "Bearer");
+  return res;
+}
+
+// "Bearer KEY" with the scheme case-insensitive; empty when absent or another scheme.
+std::string bearer_token(const std::string& authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
+  }
+  std::string token = authorization.substr(kScheme.size());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) token.erase(0, 1);
+  return token;
+}
+
+struct KeyOwner {
+  std::string tenant;
+  bool is_admin = false;
+};
+
+// Keys are stored hashed, so a leaked database does not leak usable keys.
+Result<std::optional<KeyOwner>> lookup_key(db::Database& database, const std::string& token) {
+  FTI_ASSIGN_OR_RETURN(auto conn, database.acquire());
+  FTI_ASSIGN_OR_RETURN(db::Rows rows,
+                       conn->query("SELECT tenant, is_admin FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+                                   {db::Value(sha256_hex(token))}));
+  if (rows.empty()) return std::optional<KeyOwner>();
+  return std::optional<KeyOwner>(KeyOwner{rows[0].get_text(0), rows[0].get_int(1) != 0});
+}
+
+}  // namespace
+
+http::Middleware make_auth_middleware(const ApiDeps& deps) {
+  bool open = deps.config && deps.config->auth.mode == "open";
+  db::Database* database = deps.database;
+  return [open, database](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
+    if (open) {
+      req.tenant = "anonymous";
+      req.is_admin = true;
+      return std::nullopt;
+    }
+    if (route.options.public_route) return std::nullopt;
+    std::string token = bearer_token(req.header("authorization"));
+    if (token.empty()) return unauthorized("send an API key as 'Authorization: Bearer KEY'");
+    if (!database) return http::Response::problem(503, errc::unavailable, "no key database is configured");
+    auto owner = lookup_key(*database, token);
+    if (!owner.ok()) {
+      return http::Response::problem(503, errc::unavailable, "cannot check the API key now: " + owner.error().message);
+    }
+    if (!*owner) return unauthorized("the API key is unknown or revoked; create one with `finishthisidea keys create`");
+    req.tenant = (*owner)->tenant;
+    req.is_admin = (*owner)->is_admin;
+    return std::nullopt;
+  };
+}
+
+}  // namespace fti::api

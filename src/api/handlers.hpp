@@ -1,0 +1,24 @@
+#pragma once
+// The API's handlers, one function per route, shared by routes.cpp (which registers them).
+#include "fti/api/api.hpp"
+#include "fti/http/message.hpp"
+
+namespace fti::api {
+
+// Health and operations (routes.cpp).
+http::Response handle_healthz(const ApiDeps& deps, http::Request& req);
+http::Response handle_readyz(const ApiDeps& deps, http::Request& req);
+http::Response handle_metrics(const ApiDeps& deps, http::Request& req);
+
+// Uploads (upload.cpp).
+http::Response handle_create_job(const ApiDeps& deps, http::Request& req);
+
+// Jobs, results and reports (jobs_api.cpp).
+http::Response handle_list_jobs(const ApiDeps& deps, http::Request& req);
+http::Response handle_get_job(const ApiDeps& deps, http::Request& req);
+http::Response handle_cancel_job(const ApiDeps& deps, http::Request& req);
+http::Response handle_retry_job(const ApiDeps& deps, http::Request& req);
+http::Response handle_job_result(const ApiDeps& deps, http::Request& req);
+http::Response handle_job_report(const ApiDeps& deps, http::Request& req);
+
+}  // namespace fti::api

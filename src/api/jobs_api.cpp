@@ -1,0 +1,141 @@
+// Job routes: list, get, cancel, retry, and the result and report downloads.
+#include <charconv>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "fti/cleanup/job_handler.hpp"
+#include "fti/core/json.hpp"
+#include "fti/jobs/job_store.hpp"
+#include "fti/storage/blob_store.hpp"
+#include "handlers.hpp"
+
+namespace fti::api {
+
+namespace {
+
+constexpr int kDefaultLimit = 20;
+constexpr int kMaxLimit = 100;
+
+// A blob streamed as a response body, chunk by chunk.
+class BlobBodySource final : public http::BodySource {
+ public:
+  explicit BlobBodySource(std::unique_ptr<storage::BlobReader> reader) : reader_(std::move(reader)) {}
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override { return reader_->read(buffer, capacity); }
+  std::int64_t size() const override { return reader_->size(); }
+
+ private:
+  std::unique_ptr<storage::BlobReader> reader_;
+};
+
+// Every lookup is scoped to the caller's tenant: another tenant's job is simply not found.
+std::optional<std::string> tenant_of(const http::Request& req) { return req.tenant; }
+
+Result<int> parse_limit(const http::Request& req) {
+  auto text = req.query_param("limit");
+  if (!text) return kDefaultLimit;
+  int limit = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), limit);
+  if (ec != std::errc() || end != text->data() + text->size() || limit < 1) {
+    return Error(errc::bad_request, "limit must be a whole number from 1 to 100");
+  }
+  return std::min(limit, kMaxLimit);
+}
+
+http::Response job_response(int status, const Result<jobs::Job>& job) {
+  if (!job.ok()) return http::Response::from_error(job.error());
+  return http::Response::json(status, jobs::job_to_json(*job));
+}
+
+// Downloads exist only once the job has succeeded; before that the answer says why not.
+Result<jobs::Job> succeeded_job(const ApiDeps& deps, const http::Request& req, std::string_view what) {
+  FTI_ASSIGN_OR_RETURN(jobs::Job job, deps.jobs->get(req.params.at("id"), tenant_of(req)));
+  if (job.status != jobs::JobStatus::succeeded) {
+    return Error(errc::conflict, fmt::format("job is {}; the {} is ready once it has succeeded",
+                                             jobs::to_string(job.status), what));
+  }
+  return job;
+}
+
+http::Response stream_blob(const ApiDeps& deps, const std::string& key, std::string content_type) {
+  auto reader = deps.blobs->open_reader(key);
+  if (!reader.ok()) {
+    // The job says succeeded, so a missing blob is our fault (pruned or lost), not the caller's.
+    if (reader.error().code == errc::not_found) {
+      return http::Response::problem(500, errc::storage_error, "the job's output is missing from storage");
+    }
+    return http::Response::from_error(reader.error());
+  }
+  http::Response res;
+  res.status = 200;
+  res.stream = std::make_unique<BlobBodySource>(std::move(reader).value());
+  res.set_header("Content-Type", std::move(content_type));
+  return res;
+}
+
+// "messy.tar.gz" -> "messy-clean.zip"
+std::string download_name(const jobs::Job& job) {
+  std::string stem = job.input.filename;
+  for (std::string_view ext : {".gz", ".bz2", ".xz", ".tgz", ".tar", ".zip"}) {
+    if (stem.size() > ext.size() && stem.compare(stem.size() - ext.size(), ext.size(), ext) == 0) {
+      stem.resize(stem.size() - ext.size());
+    }
+  }
+  if (stem.empty() || stem == "upload") stem = job.id;
+  return stem + "-clean.zip";
+}
+
+}  // namespace
+
+http::Response handle_list_jobs(const ApiDeps& deps, http::Request& req) {
+  auto limit = parse_limit(req);
+  if (!limit.ok()) return http::Response::from_error(limit.error());
+  auto page = deps.jobs->list(req.tenant, *limit, req.query_param("cursor"));
+  if (!page.ok()) return http::Response::from_error(page.error());
+  std::string out = "{\"jobs\":[";
+  for (std::size_t i = 0; i < page->jobs.size(); ++i) {
+    if (i > 0) out += ',';
+    out += jobs::job_to_json(page->jobs[i]);
+  }
+  out += "],\"next_cursor\":";
+  out += page->next_cursor ? json::quote(*page->next_cursor) : "null";
+  out += '}';
+  return http::Response::json(200, std::move(out));
+}
+
+http::Response handle_get_job(const ApiDeps& deps, http::Request& req) {
+  return job_response(200, deps.jobs->get(req.params.at("id"), tenant_of(req)));
+}
+
+http::Response handle_cancel_job(const ApiDeps& deps, http::Request& req) {
+  return job_response(200, deps.jobs->cancel(req.params.at("id"), tenant_of(req), deps.clock->now_ms()));
+}
+
+http::Response handle_retry_job(const ApiDeps& deps, http::Request& req) {
+  auto job = deps.jobs->retry(req.params.at("id"), tenant_of(req), deps.clock->now_ms());
+  if (job.ok() && deps.on_enqueued) deps.on_enqueued();
+  return job_response(200, job);
+}
+
+http::Response handle_job_result(const ApiDeps& deps, http::Request& req) {
+  auto job = succeeded_job(deps, req, "result");
+  if (!job.ok()) return http::Response::from_error(job.error());
+  auto res = stream_blob(deps, cleanup::result_key(job->id), "application/zip");
+  if (res.status == 200) {
+    res.set_header("Content-Disposition", "attachment; filename=\"" + download_name(*job) + "\"");
+  }
+  return res;
+}
+
+http::Response handle_job_report(const ApiDeps& deps, http::Request& req) {
+  std::string format = req.query_param("format").value_or("json");
+  if (format != "json" && format != "md") {
+    return http::Response::problem(400, errc::bad_request, "format must be json or md");
+  }
+  auto job = succeeded_job(deps, req, "report");
+  if (!job.ok()) return http::Response::from_error(job.error());
+  if (format == "md") return stream_blob(deps, cleanup::report_md_key(job->id), "text/markdown; charset=utf-8");
+  return stream_blob(deps, cleanup::report_key(job->id), "application/json");
+}
+
+}  // namespace fti::api

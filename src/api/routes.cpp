@@ -1,0 +1,83 @@
+// Route table and the health/metrics endpoints.
+#include <memory>
+
+#include "fti/db/database.hpp"
+#include "fti/jobs/job_store.hpp"
+#include "fti/ops/metrics.hpp"
+#include "fti/storage/blob_store.hpp"
+#include "handlers.hpp"
+
+namespace fti::api {
+
+http::Response handle_healthz(const ApiDeps&, http::Request&) {
+  return http::Response::json(200, R"({"status":"ok"})");
+}
+
+namespace {
+
+// Ready means able to take an upload now: not draining, database and storage answering.
+Status check_ready(const ApiDeps& deps) {
+  if (deps.draining && deps.draining->load()) {
+    return Error(errc::unavailable, "the server is draining before shutdown; retry on another instance");
+  }
+  if (deps.database) {
+    FTI_ASSIGN_OR_RETURN(auto conn, deps.database->acquire());
+    auto rows = conn->query("SELECT 1");
+    if (!rows.ok()) {
+      conn.mark_broken();
+      return Error(errc::unavailable, "database check failed: " + rows.error().message);
+    }
+  }
+  if (deps.blobs) {
+    auto status = deps.blobs->check();
+    if (!status.ok()) return Error(errc::unavailable, "storage check failed: " + status.error().message);
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+http::Response handle_readyz(const ApiDeps& deps, http::Request&) {
+  auto status = check_ready(deps);
+  if (!status.ok()) {
+    // Whatever failed underneath, readiness answers 503 so load balancers route around us.
+    auto res = http::Response::problem(503, errc::unavailable, status.error().message);
+    res.set_header("Retry-After", "5");
+    return res;
+  }
+  return http::Response::json(200, R"({"status":"ready"})");
+}
+
+http::Response handle_metrics(const ApiDeps& deps, http::Request&) {
+  if (!deps.metrics) return http::Response::text(200, "", "text/plain; version=0.0.4; charset=utf-8");
+  if (deps.jobs) {
+    auto depth = deps.jobs->queue_depth();
+    if (depth.ok()) deps.metrics->set("fti_jobs_queue_depth", {{"queue", "all"}}, static_cast<double>(*depth));
+  }
+  return http::Response::text(200, deps.metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void register_routes(http::Router& router, const ApiDeps& deps) {
+  // Handlers outlive this call; they share one copy of the dependencies.
+  auto shared = std::make_shared<const ApiDeps>(deps);
+  auto bind = [shared](http::Response (*fn)(const ApiDeps&, http::Request&)) {
+    return [shared, fn](http::Request& req) { return fn(*shared, req); };
+  };
+  http::RouteOptions public_route;
+  public_route.public_route = true;
+  http::RouteOptions upload;
+  upload.streaming_body = true;
+
+  router.add("GET", "/healthz", bind(handle_healthz), public_route);
+  router.add("GET", "/readyz", bind(handle_readyz), public_route);
+  router.add("GET", "/metrics", bind(handle_metrics), public_route);
+  router.add("POST", "/api/v1/jobs", bind(handle_create_job), upload);
+  router.add("GET", "/api/v1/jobs", bind(handle_list_jobs));
+  router.add("GET", "/api/v1/jobs/{id}", bind(handle_get_job));
+  router.add("DELETE", "/api/v1/jobs/{id}", bind(handle_cancel_job));
+  router.add("POST", "/api/v1/jobs/{id}/retry", bind(handle_retry_job));
+  router.add("GET", "/api/v1/jobs/{id}/result", bind(handle_job_result));
+  router.add("GET", "/api/v1/jobs/{id}/report", bind(handle_job_report));
+}
+
+}  // namespace fti::api

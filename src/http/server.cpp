@@ -1,0 +1,798 @@
+// The Beast listener and sessions. This is the only translation unit that includes Beast
+// (each one costs ~25 s to compile); everything else sees plain Request/Response structs.
+//
+// Threads: N I/O threads run one io_context; every connection has its own strand. Handlers
+// and middlewares run on a separate thread pool, because they touch the database and disk.
+// Request bodies for streaming routes are handed over chunk by chunk: the handler's read()
+// blocks its pool thread while the session reads the next chunk on the strand, so memory stays
+// bounded whatever the upload size. Streamed responses work the same way in reverse.
+#include "fti/http/server.hpp"
+
+#include "fti/core/asio.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "fti/core/clock.hpp"
+#include "fti/core/ids.hpp"
+#include "fti/core/log.hpp"
+#include "fti/ops/metrics.hpp"
+
+namespace fti::http {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using beast::error_code;
+
+constexpr std::size_t kChunkBytes = 64 * 1024;
+// How long a closing connection keeps discarding an unread request body, so the client
+// reads our response instead of a reset.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+// Beast 1.74 speaks boost::string_view; the rest of the project speaks std::string_view.
+std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Incoming ids are echoed into logs and headers, so only short, plain ones are trusted.
+bool is_sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// Metric labels must stay low-cardinality even when clients send odd methods.
+std::string method_label(const std::string& method) {
+  static constexpr std::string_view kKnown[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  for (auto m : kKnown) {
+    if (m == method) return method;
+  }
+  return "OTHER";
+}
+
+// The hand-over point between a session (strand side) and a handler (pool side) for one
+// streamed request body. At most one chunk is buffered.
+class UploadChannel final : public BodyStream {
+ public:
+  UploadChannel(std::function<void()> request_more, std::optional<std::int64_t> content_length,
+                std::chrono::seconds wait_limit)
+      : request_more_(std::move(request_more)), content_length_(content_length), wait_limit_(wait_limit) {}
+
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      if (offset_ < data_.size()) {
+        std::size_t n = std::min(capacity, data_.size() - offset_);
+        std::copy_n(data_.data() + offset_, n, buffer);
+        offset_ += n;
+        return n;
+      }
+      if (error_) return *error_;
+      if (done_) return std::size_t{0};
+      if (!waiting_) {
+        waiting_ = true;
+        lock.unlock();
+        request_more_();
+        lock.lock();
+        continue;
+      }
+      // The strand read has its own timeout; this bound only guards against a server that
+      // stopped running its io_context under us.
+      if (!cv_.wait_for(lock, wait_limit_, [this] { return !waiting_; })) {
+        return Error(errc::timeout, "timed out waiting for the request body");
+      }
+    }
+  }
+
+  std::optional<std::int64_t> content_length() const override { return content_length_; }
+
+  void deliver(std::string_view bytes, bool done) {
+    {
+      std::lock_guard lock(mutex_);
+      data_.assign(bytes.data(), bytes.size());
+      offset_ = 0;
+      done_ = done;
+      waiting_ = false;
+    }
+    cv_.notify_all();
+  }
+
+  void fail(Error error) {
+    {
+      std::lock_guard lock(mutex_);
+      error_ = std::move(error);
+      waiting_ = false;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::function<void()> request_more_;
+  std::optional<std::int64_t> content_length_;
+  std::chrono::seconds wait_limit_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::string data_;
+  std::size_t offset_ = 0;
+  bool done_ = false;
+  bool waiting_ = false;
+  std::optional<Error> error_;
+};
+
+// One request/response exchange on a connection. Counts as in flight while it lives.
+struct Exchange {
+  explicit Exchange(std::atomic<std::int64_t>& counter) : in_flight(counter) { ++in_flight; }
+  ~Exchange() { --in_flight; }
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  std::atomic<std::int64_t>& in_flight;
+  Request request;
+  const Route* route = nullptr;
+  std::string route_label = "unmatched";
+  Stopwatch stopwatch;
+  unsigned version = 11;
+  bool keep_alive = true;
+  bool head = false;
+  bool expect_continue = false;
+  bool continue_sent = false;
+  bool force_close = false;  // the body stream failed: the connection state is unknown
+  bool recorded = false;
+  int status = 0;
+  std::uint64_t body_bytes = 0;
+  std::shared_ptr<UploadChannel> upload;
+};
+
+class Session;
+
+// State shared by the listener and every session.
+struct ServerCore {
+  ServerCore(ServerOptions o, const Router& r, ops::Metrics& m)
+      : options(std::move(o)),
+        router(r),
+        metrics(m),
+        log(log::get("http")),
+        ioc(std::max(1, options.io_threads)),
+        acceptor(asio::make_strand(ioc)),
+        pool(static_cast<std::size_t>(std::max(1, options.blocking_threads))) {}
+
+  std::chrono::seconds timeout() const { return std::chrono::seconds(std::max(1, options.io_timeout_seconds)); }
+
+  Response handle(Request& request, const Route& route);
+  void record(Exchange& exchange, const std::string& remote);
+  void do_accept();
+  void on_accept(error_code ec, tcp::socket socket);
+  void stop();
+  void add_session(const std::shared_ptr<Session>& session, std::uint64_t id);
+  void remove_session(std::uint64_t id);
+
+  ServerOptions options;
+  const Router& router;
+  ops::Metrics& metrics;
+  std::vector<Middleware> middlewares;
+  std::shared_ptr<spdlog::logger> log;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::uint64_t> next_session_id{1};
+  // Declared before the io_context: sessions unregister while it destroys them.
+  std::mutex sessions_mutex;
+  std::map<std::uint64_t, std::weak_ptr<Session>> sessions;
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  // Declared after the io_context: its queued jobs hold work on it and must go first.
+  asio::thread_pool pool;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, ServerCore& core, std::uint64_t id)
+      : core_(core), id_(id), stream_(std::move(socket)), chunk_(kChunkBytes), out_chunk_(kChunkBytes) {
+    error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = endpoint.address().to_string();
+    // Beast sizes each socket read by the buffer's spare capacity (512 bytes at least); a
+    // small buffer would turn a large upload into hundreds of thousands of tiny reads.
+    buffer_.reserve(kChunkBytes);
+  }
+  ~Session() { core_.remove_session(id_); }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
+  }
+
+  // Called from any thread by stop(): idle keep-alive connections close now, busy ones
+  // after their response.
+  void request_stop() {
+    asio::post(stream_.get_executor(), beast::bind_front_handler(&Session::on_server_stop, shared_from_this()));
+  }
+
+ private:
+  using Step = void (Session::*)();
+
+  void on_server_stop() {
+    if (idle_) close();
+  }
+
+  // ---- reading the request -------------------------------------------------------------
+
+  void do_read_header() {
+    exchange_.reset();
+    source_.reset();
+    string_res_.reset();
+    stream_sr_.reset();
+    stream_res_.reset();
+    continue_res_.reset();
+    if (closed_ || core_.stopping) {
+      close();
+      return;
+    }
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(core_.options.max_header_bytes));
+    // Beast 1.74 treats an empty optional as "0 allowed" for Content-Length, so the header
+    // stage gets the largest value; the route's limit is applied once the route is known.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    idle_ = true;
+    stream_.expires_after(core_.timeout());
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+  }
+
+  void on_read_header(error_code ec, std::size_t) {
+    idle_ = false;
+    bool http_error = ec && ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category();
+    if (closed_ || (ec && !http_error) || ec == bhttp::error::end_of_stream ||
+        ec == bhttp::error::partial_message) {
+      // The client went away, the connection idled out, or we are closing it.
+      close();
+      return;
+    }
+    exchange_ = std::make_shared<Exchange>(core_.in_flight);
+    if (ec) {
+      // A malformed request: answer once, then close, since the stream position is lost.
+      exchange_->request.request_id = new_request_id();
+      exchange_->request.method = "OTHER";
+      exchange_->keep_alive = false;
+      int status = ec == bhttp::error::header_limit ? 431 : 400;
+      send_response(Response::problem(status, errc::bad_request, "malformed HTTP request: " + ec.message()));
+      return;
+    }
+    begin_request();
+  }
+
+  void fill_request(Request& req) {
+    auto& hdr = parser_->get();
+    req.method = std::string(hdr.method_string());
+    req.target = std::string(hdr.target());
+    std::string_view target = to_std(hdr.target());
+    std::size_t q = target.find('?');
+    req.path = percent_decode(target.substr(0, q));
+    if (q != std::string_view::npos) req.query = parse_query(target.substr(q + 1));
+    for (const auto& field : hdr) {
+      std::string name = to_lower(to_std(field.name_string()));
+      auto [it, inserted] = req.headers.emplace(name, std::string(field.value()));
+      if (!inserted) it->second += ", " + std::string(field.value());
+    }
+    req.remote_address = remote_;
+    std::string incoming = req.header("x-request-id");
+    req.request_id = is_sane_request_id(incoming) ? incoming : new_request_id();
+  }
+
+  void begin_request() {
+    Exchange& ex = *exchange_;
+    Request& req = ex.request;
+    fill_request(req);
+    ex.version = parser_->get().version();
+    ex.keep_alive = parser_->get().keep_alive();
+    ex.head = req.method == "HEAD";
+    ex.expect_continue = beast::iequals(req.header("expect"), "100-continue");
+
+    RouteMatch match = core_.router.match(req.method, req.path);
+    if (!match.route) {
+      answer_unmatched(match);
+      return;
+    }
+    ex.route = match.route;
+    ex.route_label = match.route->pattern;
+    req.params = std::move(match.params);
+
+    bool streaming = match.route->options.streaming_body;
+    std::int64_t limit = streaming ? core_.options.max_upload_bytes : core_.options.max_body_bytes;
+    auto length = parser_->content_length();
+    if (length && *length > static_cast<std::uint64_t>(limit)) {
+      // Refused before reading a byte; without 100 Continue a well-behaved client never sends.
+      ex.keep_alive = false;
+      send_response(Response::problem(
+          413, errc::too_large, fmt::format("the request body is {} bytes; the limit is {} bytes", *length, limit)));
+      return;
+    }
+    parser_->body_limit(static_cast<std::uint64_t>(limit));
+    if (streaming) {
+      start_streaming_body(length);
+      return;
+    }
+    if (parser_->is_done()) {
+      dispatch_to_pool();
+      return;
+    }
+    if (ex.expect_continue) {
+      send_continue(&Session::read_small_body);
+      return;
+    }
+    read_small_body();
+  }
+
+  void answer_unmatched(const RouteMatch& match) {
+    const Request& req = exchange_->request;
+    if (match.path_matched_other_method) {
+      std::string allow;
+      for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+      auto res = Response::problem(405, errc::method_not_allowed,
+                                   fmt::format("{} is not allowed on {}; allowed: {}", req.method, req.path, allow));
+      res.set_header("Allow", allow);
+      send_response(std::move(res));
+      return;
+    }
+    send_response(Response::problem(404, errc::not_found, fmt::format("no such resource: {}", req.path)));
+  }
+
+  void start_streaming_body(boost::optional<std::uint64_t> length) {
+    std::optional<std::int64_t> content_length;
+    if (length) content_length = static_cast<std::int64_t>(*length);
+    std::weak_ptr<Session> weak = weak_from_this();
+    auto request_more = [weak] {
+      if (auto self = weak.lock()) {
+        asio::post(self->stream_.get_executor(), beast::bind_front_handler(&Session::read_upload_chunk, self));
+      }
+    };
+    exchange_->upload = std::make_shared<UploadChannel>(std::move(request_more), content_length,
+                                                        core_.timeout() + std::chrono::seconds(5));
+    exchange_->request.body_stream = exchange_->upload.get();
+    dispatch_to_pool();
+  }
+
+  void start_body_read(void (Session::*handler)(error_code, std::size_t)) {
+    auto& body = parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    stream_.expires_after(core_.timeout());
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(handler, shared_from_this()));
+  }
+
+  std::size_t chunk_bytes_read() const { return chunk_.size() - parser_->get().body().size; }
+
+  void read_small_body() { start_body_read(&Session::on_small_body); }
+
+  void on_small_body(error_code ec, std::size_t) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec == bhttp::error::body_limit) {
+      exchange_->keep_alive = false;
+      send_response(Response::problem(
+          413, errc::too_large,
+          fmt::format("the request body is over the limit of {} bytes", core_.options.max_body_bytes)));
+      return;
+    }
+    if (ec) {
+      close();
+      return;
+    }
+    exchange_->request.body.append(chunk_.data(), chunk_bytes_read());
+    if (parser_->is_done()) {
+      dispatch_to_pool();
+      return;
+    }
+    read_small_body();
+  }
+
+  // Runs on the strand when the handler's read() wants the next chunk.
+  void read_upload_chunk() {
+    if (!exchange_ || !exchange_->upload) return;
+    if (parser_->is_done()) {
+      exchange_->upload->deliver({}, true);
+      return;
+    }
+    if (exchange_->expect_continue && !exchange_->continue_sent) {
+      send_continue(&Session::read_upload_chunk);
+      return;
+    }
+    start_body_read(&Session::on_upload_chunk);
+  }
+
+  void on_upload_chunk(error_code ec, std::size_t) {
+    if (!exchange_ || !exchange_->upload) return;
+    UploadChannel& upload = *exchange_->upload;
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec == bhttp::error::body_limit) {
+      exchange_->force_close = true;
+      upload.fail(Error(errc::too_large,
+                        fmt::format("the upload is over the limit of {} bytes", core_.options.max_upload_bytes)));
+      return;
+    }
+    if (ec) {
+      exchange_->force_close = true;
+      upload.fail(Error(ec == beast::error::timeout ? errc::timeout : errc::io_error,
+                        "reading the request body failed: " + ec.message()));
+      return;
+    }
+    upload.deliver(std::string_view(chunk_.data(), chunk_bytes_read()), parser_->is_done());
+  }
+
+  // "Expect: 100-continue": the client waits for this before sending the body.
+  void send_continue(Step next) {
+    exchange_->continue_sent = true;
+    continue_res_.emplace(bhttp::status::continue_, exchange_->version);
+    stream_.expires_after(core_.timeout());
+    bhttp::async_write(stream_, *continue_res_, [self = shared_from_this(), next](error_code ec, std::size_t) {
+      if (!ec) {
+        (self.get()->*next)();
+        return;
+      }
+      if (self->exchange_ && self->exchange_->upload) {
+        self->exchange_->force_close = true;
+        self->exchange_->upload->fail(Error(errc::io_error, "sending 100 Continue failed: " + ec.message()));
+        return;
+      }
+      self->close();
+    });
+  }
+
+  void dispatch_to_pool() {
+    auto self = shared_from_this();
+    auto exchange = exchange_;
+    asio::post(core_.pool, [self, exchange, work = asio::make_work_guard(core_.ioc)]() mutable {
+      Response response = self->core_.handle(exchange->request, *exchange->route);
+      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->send_response(std::move(response));
+      });
+    });
+  }
+
+  // ---- writing the response ------------------------------------------------------------
+
+  template <class Message>
+  void apply_headers(Message& msg, const Response& res, std::string_view default_type) {
+    msg.result(static_cast<unsigned>(res.status));
+    msg.version(exchange_->version);
+    bool has_type = false;
+    for (const auto& [name, value] : res.headers) {
+      if (beast::iequals(name, "content-type")) has_type = true;
+      msg.insert(name, value);
+    }
+    if (!has_type) msg.set(bhttp::field::content_type, std::string(default_type));
+    msg.set("X-Request-Id", exchange_->request.request_id);
+    msg.set(bhttp::field::server, "finishthisidea");
+  }
+
+  void send_response(Response res) {
+    if (!exchange_ || closed_) return;
+    Exchange& ex = *exchange_;
+    // An unread body leaves the stream mid-message, so the connection cannot be reused.
+    bool body_unread = parser_ && parser_->is_header_done() && !parser_->is_done();
+    ex.keep_alive = ex.keep_alive && !ex.force_close && !body_unread && !core_.stopping;
+    ex.status = res.status;
+    if (ex.head && res.stream) {
+      std::int64_t size = std::max<std::int64_t>(0, res.stream->size());
+      res.stream.reset();
+      write_string(std::move(res), static_cast<std::uint64_t>(size));
+      return;
+    }
+    if (res.stream) {
+      write_stream(std::move(res));
+      return;
+    }
+    write_string(std::move(res), std::nullopt);
+  }
+
+  void write_string(Response res, std::optional<std::uint64_t> head_length) {
+    Exchange& ex = *exchange_;
+    string_res_.emplace();
+    apply_headers(*string_res_, res, "text/plain; charset=utf-8");
+    std::uint64_t size = head_length ? *head_length : res.body.size();
+    if (!ex.head) string_res_->body() = std::move(res.body);
+    if (ex.head) {
+      string_res_->content_length(size);
+    } else {
+      string_res_->prepare_payload();
+    }
+    string_res_->keep_alive(ex.keep_alive);
+    ex.body_bytes = ex.head ? 0 : size;
+    stream_.expires_after(core_.timeout());
+    bhttp::async_write(stream_, *string_res_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  }
+
+  void write_stream(Response res) {
+    Exchange& ex = *exchange_;
+    source_ = std::move(res.stream);
+    stream_res_.emplace();
+    apply_headers(*stream_res_, res, "application/octet-stream");
+    std::int64_t size = source_->size();
+    if (size >= 0) {
+      stream_res_->content_length(static_cast<std::uint64_t>(size));
+    } else {
+      stream_res_->chunked(true);
+    }
+    stream_res_->keep_alive(ex.keep_alive);
+    stream_res_->body().data = nullptr;
+    stream_res_->body().more = true;
+    stream_sr_.emplace(*stream_res_);
+    stream_.expires_after(core_.timeout());
+    bhttp::async_write_header(stream_, *stream_sr_,
+                              beast::bind_front_handler(&Session::on_stream_write, shared_from_this()));
+  }
+
+  void on_stream_write(error_code ec, std::size_t) {
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) {
+      on_write(ec, 0);
+      return;
+    }
+    if (stream_sr_->is_done()) {
+      on_write({}, 0);
+      return;
+    }
+    pump_stream();
+  }
+
+  // Reads the next response chunk on the pool (the source may be a disk or S3 read).
+  void pump_stream() {
+    auto self = shared_from_this();
+    asio::post(core_.pool, [self, work = asio::make_work_guard(core_.ioc)]() mutable {
+      Result<std::size_t> n = self->source_->read(self->out_chunk_.data(), self->out_chunk_.size());
+      asio::post(self->stream_.get_executor(),
+                 [self, n = std::move(n)]() mutable { self->on_stream_chunk(std::move(n)); });
+    });
+  }
+
+  void on_stream_chunk(Result<std::size_t> n) {
+    if (!n.ok()) {
+      // Headers are gone already; all we can do is cut the connection so the client sees a
+      // short body rather than a silently truncated "complete" one.
+      core_.log->warn("response body for {} failed: {}", exchange_->request.target, n.error().message);
+      exchange_->keep_alive = false;
+      core_.record(*exchange_, remote_);
+      close();
+      return;
+    }
+    auto& body = stream_res_->body();
+    if (*n == 0) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    } else {
+      body.data = out_chunk_.data();
+      body.size = *n;
+      body.more = true;
+      exchange_->body_bytes += *n;
+    }
+    stream_.expires_after(core_.timeout());
+    bhttp::async_write(stream_, *stream_sr_, beast::bind_front_handler(&Session::on_stream_write, shared_from_this()));
+  }
+
+  void on_write(error_code ec, std::size_t) {
+    core_.record(*exchange_, remote_);
+    if (ec) {
+      close();
+      return;
+    }
+    if (!exchange_->keep_alive) {
+      shutdown_gracefully();
+      return;
+    }
+    do_read_header();
+  }
+
+  // ---- closing -------------------------------------------------------------------------
+
+  void shutdown_gracefully() {
+    bool body_unread = parser_ && parser_->is_header_done() && !parser_->is_done();
+    exchange_.reset();
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec || !body_unread) {
+      close();
+      return;
+    }
+    // Closing with unread bytes makes the kernel send a reset, which can destroy the
+    // response in flight; discard what the client still sends, for a bounded time.
+    stream_.expires_after(kLingerTime);
+    linger();
+  }
+
+  void linger() {
+    stream_.async_read_some(asio::buffer(chunk_), beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+  }
+
+  void on_linger(error_code ec, std::size_t) {
+    if (ec) {
+      close();
+      return;
+    }
+    linger();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  ServerCore& core_;
+  std::uint64_t id_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string remote_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
+  std::vector<char> chunk_;      // request body bytes land here, one chunk at a time
+  std::vector<char> out_chunk_;  // response body bytes, one chunk at a time
+  std::shared_ptr<Exchange> exchange_;
+  std::unique_ptr<BodySource> source_;
+  std::optional<bhttp::response<bhttp::string_body>> string_res_;
+  std::optional<bhttp::response<bhttp::buffer_body>> stream_res_;
+  std::optional<bhttp::response_serializer<bhttp::buffer_body>> stream_sr_;
+  std::optional<bhttp::response<bhttp::empty_body>> continue_res_;
+  bool idle_ = false;    // waiting for the next request's header
+  bool closed_ = false;
+};
+
+Response ServerCore::handle(Request& request, const Route& route) {
+  log::ScopedLogContext context(request.request_id);
+  try {
+    for (const auto& middleware : middlewares) {
+      if (auto early = middleware(request, route)) return std::move(*early);
+    }
+    return route.handler(request);
+  } catch (const std::exception& e) {
+    log->error("handler for {} {} threw: {}", request.method, route.pattern, e.what());
+    return Response::problem(500, errc::internal,
+                             "internal error; quote request id " + request.request_id + " when reporting it");
+  }
+}
+
+void ServerCore::record(Exchange& exchange, const std::string& remote) {
+  if (exchange.recorded) return;
+  exchange.recorded = true;
+  double seconds = exchange.stopwatch.seconds();
+  const Request& req = exchange.request;
+  metrics.inc("fti_http_requests_total", {{"route", exchange.route_label},
+                                          {"method", method_label(req.method)},
+                                          {"status", std::to_string(exchange.status)}});
+  metrics.observe("fti_http_request_duration_seconds", {{"route", exchange.route_label}}, seconds);
+  log::ScopedLogContext context(req.request_id);
+  log->info("{} {} {} {}B {:.1f}ms {}", req.method, req.target, exchange.status, exchange.body_bytes,
+            seconds * 1000.0, remote);
+}
+
+void ServerCore::do_accept() {
+  acceptor.async_accept(asio::make_strand(ioc), beast::bind_front_handler(&ServerCore::on_accept, this));
+}
+
+void ServerCore::on_accept(error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+  if (ec) {
+    // Running out of descriptors is transient; keep accepting.
+    log->warn("accept failed: {}", ec.message());
+  } else if (!stopping) {
+    std::uint64_t id = next_session_id++;
+    auto session = std::make_shared<Session>(std::move(socket), *this, id);
+    add_session(session, id);
+    session->start();
+  }
+  if (!stopping) do_accept();
+}
+
+void ServerCore::add_session(const std::shared_ptr<Session>& session, std::uint64_t id) {
+  std::lock_guard lock(sessions_mutex);
+  sessions.emplace(id, session);
+}
+
+void ServerCore::remove_session(std::uint64_t id) {
+  std::lock_guard lock(sessions_mutex);
+  sessions.erase(id);
+}
+
+void ServerCore::stop() {
+  bool expected = false;
+  if (!stopping.compare_exchange_strong(expected, true)) return;
+  asio::post(acceptor.get_executor(), [this] {
+    error_code ec;
+    acceptor.close(ec);
+  });
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [id, weak] : sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->request_stop();
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(ServerOptions options, const Router& router, ops::Metrics& metrics)
+      : core(std::move(options), router, metrics) {}
+  ServerCore core;
+};
+
+HttpServer::HttpServer(ServerOptions options, const Router& router, ops::Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+  impl_->core.pool.join();
+}
+
+void HttpServer::use(Middleware middleware) { impl_->core.middlewares.push_back(std::move(middleware)); }
+
+Result<std::uint16_t> HttpServer::listen() {
+  ServerCore& core = impl_->core;
+  const auto& opts = core.options;
+  error_code ec;
+  tcp::resolver resolver(core.ioc);
+  auto results = resolver.resolve(opts.host, std::to_string(opts.port), ec);
+  if (ec || results.empty()) {
+    return Error(errc::bad_config, fmt::format("cannot resolve listen host '{}': {}", opts.host, ec.message()));
+  }
+  tcp::endpoint endpoint = results.begin()->endpoint();
+  auto fail = [&](std::string_view what) {
+    return Error(errc::io_error, fmt::format("cannot {} {}:{}: {} (is another server on that port?)", what,
+                                             opts.host, opts.port, ec.message()));
+  };
+  if (core.acceptor.open(endpoint.protocol(), ec); ec) return fail("open a socket for");
+  if (core.acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return fail("configure");
+  if (core.acceptor.bind(endpoint, ec); ec) return fail("bind");
+  if (core.acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) return fail("listen on");
+  std::uint16_t port = core.acceptor.local_endpoint(ec).port();
+  core.do_accept();
+  core.log->info("listening on {}:{}", opts.host, port);
+  return port;
+}
+
+void HttpServer::run() {
+  ServerCore& core = impl_->core;
+  auto run_loop = [&core] {
+    while (true) {
+      try {
+        core.ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        core.log->error("I/O thread caught: {}", e.what());
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < core.options.io_threads; ++i) threads.emplace_back(run_loop);
+  run_loop();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::stop() { impl_->core.stop(); }
+
+std::int64_t HttpServer::in_flight() const { return impl_->core.in_flight.load(); }
+
+}  // namespace fti::http

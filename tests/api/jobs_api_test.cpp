@@ -1,0 +1,444 @@
+// The API's handlers called through the Router, as the server would, over a real SQLite
+// database and a real local blob store in a temp folder.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "fakes/manual_clock.hpp"
+#include "fti/api/api.hpp"
+#include "fti/cleanup/archive.hpp"
+#include "fti/cleanup/job_handler.hpp"
+#include "fti/core/ids.hpp"
+#include "fti/core/json.hpp"
+#include "fti/db/database.hpp"
+#include "fti/db/migrations.hpp"
+#include "fti/jobs/job_store.hpp"
+#include "fti/ops/metrics.hpp"
+#include "fti/storage/blob_store.hpp"
+
+using namespace fti;
+namespace fs = std::filesystem;
+
+namespace {
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("fti-api-test-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+class StringBody final : public http::BodyStream {
+ public:
+  explicit StringBody(std::string data) : data_(std::move(data)) {}
+  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
+    std::size_t n = std::min({capacity, data_.size() - offset_, std::size_t{10000}});
+    std::copy_n(data_.data() + offset_, n, buffer);
+    offset_ += n;
+    return n;
+  }
+  std::optional<std::int64_t> content_length() const override { return static_cast<std::int64_t>(data_.size()); }
+
+ private:
+  std::string data_;
+  std::size_t offset_ = 0;
+};
+
+std::string read_all(http::BodySource& source) {
+  std::string out;
+  char buffer[4096];
+  while (true) {
+    auto n = source.read(buffer, sizeof buffer);
+    REQUIRE(n.ok());
+    if (*n == 0) return out;
+    out.append(buffer, *n);
+  }
+}
+
+std::string file_contents(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Regular files anywhere under the blob folder (temp files included).
+int files_under(const fs::path& root) {
+  int n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) n += e.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+struct Api {
+  Api() {
+    auto db = db::open_database("sqlite:" + (dir.path() / "fti.db").string(), {});
+    REQUIRE(db.ok());
+    database = std::move(db).value();
+    REQUIRE(db::migrate(*database).ok());
+    auto store = storage::open_blob_store("file:" + blob_dir().string());
+    REQUIRE(store.ok());
+    blobs = std::move(store).value();
+    job_store = jobs::make_sql_job_store(*database);
+    ops::declare_standard_metrics(metrics);
+
+    auto cfg = std::make_shared<Config>();
+    cfg->server.max_upload_bytes = 256 * 1024;
+    config = cfg;
+    deps.config = config;
+    deps.database = database.get();
+    deps.blobs = blobs.get();
+    deps.jobs = job_store.get();
+    deps.metrics = &metrics;
+    deps.clock = &clock;
+    deps.on_enqueued = [this] { ++enqueued; };
+    deps.draining = &draining;
+    api::register_routes(router, deps);
+  }
+
+  fs::path blob_dir() const { return dir.path() / "blobs"; }
+
+  // Routes a request the way the server does: path and query split, route matched.
+  http::Response call(const std::string& method, const std::string& target, std::string body = {},
+                      std::map<std::string, std::string> headers = {}, const std::string& tenant = "t1") {
+    http::Request req;
+    req.method = method;
+    req.target = target;
+    auto q = target.find('?');
+    req.path = http::percent_decode(target.substr(0, q));
+    if (q != std::string::npos) req.query = http::parse_query(target.substr(q + 1));
+    req.headers = std::move(headers);
+    req.tenant = tenant;
+    auto match = router.match(method, req.path);
+    if (!match.route) return http::Response::problem(404, "not_found", "no route");
+    req.params = match.params;
+    StringBody stream(body);
+    if (match.route->options.streaming_body) {
+      req.body_stream = &stream;
+    } else {
+      req.body = body;
+    }
+    return match.route->handler(req);
+  }
+
+  http::Response upload(const std::string& bytes, const std::string& query = "",
+                        const std::string& content_type = "application/zip", const std::string& tenant = "t1") {
+    return call("POST", "/api/v1/jobs" + query, bytes, {{"content-type", content_type}}, tenant);
+  }
+
+  // Claims every queued job and completes the one with `id`, as a worker would.
+  void succeed(const std::string& id) {
+    auto claimed = job_store->claim("worker-1", 100, clock.now_ms(), 60000);
+    REQUIRE(claimed.ok());
+    for (const auto& job : *claimed) {
+      if (job.id == id) REQUIRE(*job_store->complete(id, job.attempt, R"({"files_in":1})", clock.now_ms()));
+    }
+  }
+
+  ScratchDir dir;
+  std::unique_ptr<db::Database> database;
+  std::unique_ptr<storage::BlobStore> blobs;
+  std::unique_ptr<jobs::JobStore> job_store;
+  ops::Metrics metrics;
+  fakes::ManualClock clock;
+  std::atomic<bool> draining{false};
+  std::shared_ptr<const Config> config;
+  api::ApiDeps deps;
+  http::Router router;
+  int enqueued = 0;
+};
+
+// A real zip made by the project's own packer.
+std::string make_zip(const fs::path& scratch) {
+  fs::create_directories(scratch / "tree/src");
+  std::ofstream(scratch / "tree/src/main.c") << "int main(void){return 0;}\n";
+  REQUIRE(cleanup::pack_zip(scratch / "tree", scratch / "in.zip").ok());
+  return file_contents(scratch / "in.zip");
+}
+
+json::Document parse(const std::string& text) {
+  auto doc = json::Document::parse(text);
+  REQUIRE(doc.ok());
+  return std::move(doc).value();
+}
+
+std::string field(const std::string& json, const std::string& key) {
+  return parse(json).root().get_string(key).value_or("<missing>");
+}
+
+std::string header_of(const http::Response& res, const std::string& name) {
+  for (const auto& [n, v] : res.headers) {
+    if (n == name) return v;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a raw zip upload is stored, hashed and queued", "[api]") {
+  Api api;
+  std::string zip = make_zip(api.dir.path());
+  auto res = api.upload(zip, "?filename=messy.zip&priority=high");
+  REQUIRE(res.status == 201);
+  CHECK(header_of(res, "Content-Type") == "application/json");
+  auto doc = parse(res.body);
+  auto root = doc.root();
+  std::string id = root.get_string("id").value_or("");
+  REQUIRE(id.size() == 26);
+  CHECK(header_of(res, "Location") == "/api/v1/jobs/" + id);
+  CHECK(root.get_string("status") == std::optional<std::string>("queued"));
+  CHECK(root.get_string("type") == std::optional<std::string>("cleanup"));
+  CHECK(root.get_string("priority") == std::optional<std::string>("high"));
+  auto input = root.get("input");
+  REQUIRE(input);
+  CHECK(input->get_string("filename") == std::optional<std::string>("messy.zip"));
+  CHECK(input->get_int("bytes") == std::optional<std::int64_t>(static_cast<std::int64_t>(zip.size())));
+  CHECK(input->get_string("sha256") == std::optional<std::string>(sha256_hex(zip)));
+  CHECK(*storage::get_bytes(*api.blobs, cleanup::upload_key(id), 1 << 20) == zip);
+  CHECK(api.enqueued == 1);
+}
+
+TEST_CASE("a multipart upload takes the file field and its filename", "[api]") {
+  Api api;
+  std::string zip = make_zip(api.dir.path());
+  std::string body = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"C:\\\\work\\\\proj.zip\"\r\n"
+                     "Content-Type: application/zip\r\n\r\n" +
+                     zip + "\r\n--XyZ--\r\n";
+  auto res = api.upload(body, "?type=template&profile=google", "multipart/form-data; boundary=XyZ");
+  REQUIRE(res.status == 201);
+  auto doc = parse(res.body);
+  CHECK(doc.root().get_string("type") == std::optional<std::string>("template"));
+  CHECK(doc.root().get("input")->get_string("filename") == std::optional<std::string>("proj.zip"));
+  CHECK(doc.root().get("input")->get_int("bytes") == std::optional<std::int64_t>(static_cast<std::int64_t>(zip.size())));
+  std::string id = doc.root().get_string("id").value_or("");
+  CHECK(*storage::get_bytes(*api.blobs, cleanup::upload_key(id), 1 << 20) == zip);
+}
+
+TEST_CASE("uploads that are refused leave nothing behind", "[api]") {
+  Api api;
+  std::string zip = make_zip(api.dir.path());
+
+  SECTION("not an archive: 415") {
+    auto res = api.upload(std::string(4000, 't'), "", "application/octet-stream");
+    CHECK(res.status == 415);
+    CHECK(field(res.body, "code") == "unsupported_media_type");
+  }
+  SECTION("a short non-archive: 415") {
+    auto res = api.upload("hello", "", "application/zip");
+    CHECK(res.status == 415);
+  }
+  SECTION("an empty body: 400") {
+    CHECK(api.upload("", "").status == 400);
+  }
+  SECTION("over server.max_upload_bytes: 413") {
+    std::string big = zip + std::string(300 * 1024, 'x');
+    auto res = api.upload(big);
+    CHECK(res.status == 413);
+    CHECK(field(res.body, "code") == "too_large");
+  }
+  SECTION("a content type that is not an archive or a form: 415") {
+    auto res = api.upload(zip, "", "application/json");
+    CHECK(res.status == 415);
+  }
+  SECTION("an unknown job type: 400") {
+    auto res = api.upload(zip, "?type=nonsense");
+    CHECK(res.status == 400);
+    CHECK(field(res.body, "code") == "bad_request");
+  }
+  SECTION("an unknown priority: 400") {
+    CHECK(api.upload(zip, "?priority=urgent").status == 400);
+  }
+  SECTION("a form without a file field: 400") {
+    auto res = api.upload("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n", "",
+                          "multipart/form-data; boundary=b");
+    CHECK(res.status == 400);
+  }
+
+  CHECK(api.enqueued == 0);
+  CHECK(files_under(api.blob_dir()) == 0);
+  auto list = api.call("GET", "/api/v1/jobs");
+  CHECK(list.body == R"({"jobs":[],"next_cursor":null})");
+}
+
+TEST_CASE("jobs are listed newest first in pages, fetched, cancelled and retried", "[api]") {
+  Api api;
+  std::string zip = make_zip(api.dir.path());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto res = api.upload(zip);
+    REQUIRE(res.status == 201);
+    ids.push_back(field(res.body, "id"));
+    api.clock.advance(1000);
+  }
+
+  auto page1 = parse(api.call("GET", "/api/v1/jobs?limit=2").body);
+  auto jobs1 = page1.root().get("jobs")->items();
+  REQUIRE(jobs1.size() == 2);
+  CHECK(jobs1[0].get_string("id") == std::optional<std::string>(ids[2]));
+  CHECK(jobs1[1].get_string("id") == std::optional<std::string>(ids[1]));
+  auto cursor = page1.root().get_string("next_cursor");
+  REQUIRE(cursor);
+  auto page2 = parse(api.call("GET", "/api/v1/jobs?limit=2&cursor=" + *cursor).body);
+  auto jobs2 = page2.root().get("jobs")->items();
+  REQUIRE(jobs2.size() == 1);
+  CHECK(jobs2[0].get_string("id") == std::optional<std::string>(ids[0]));
+  CHECK(page2.root().get("next_cursor")->is_null());
+  CHECK(api.call("GET", "/api/v1/jobs?limit=0").status == 400);
+  CHECK(api.call("GET", "/api/v1/jobs?limit=abc").status == 400);
+
+  auto got = api.call("GET", "/api/v1/jobs/" + ids[0]);
+  CHECK(got.status == 200);
+  CHECK(field(got.body, "id") == ids[0]);
+  CHECK(api.call("GET", "/api/v1/jobs/01NOSUCHJOB0000000000000000").status == 404);
+
+  auto cancelled = api.call("DELETE", "/api/v1/jobs/" + ids[0]);
+  CHECK(cancelled.status == 200);
+  CHECK(field(cancelled.body, "status") == "cancelled");
+  auto again = api.call("DELETE", "/api/v1/jobs/" + ids[0]);
+  CHECK(again.status == 409);
+  CHECK(field(again.body, "code") == "conflict");
+
+  auto retried = api.call("POST", "/api/v1/jobs/" + ids[0] + "/retry");
+  CHECK(retried.status == 200);
+  CHECK(field(retried.body, "status") == "queued");
+  CHECK(api.enqueued == 4);
+  CHECK(api.call("POST", "/api/v1/jobs/" + ids[1] + "/retry").status == 409);  // still queued
+}
+
+TEST_CASE("another tenant's job answers 404 everywhere", "[api]") {
+  Api api;
+  auto res = api.upload(make_zip(api.dir.path()), "", "application/zip", "alice");
+  REQUIRE(res.status == 201);
+  std::string id = field(res.body, "id");
+  for (auto [method, suffix] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", ""}, {"DELETE", ""}, {"POST", "/retry"}, {"GET", "/result"}, {"GET", "/report"}}) {
+    INFO(method << " " << suffix);
+    auto r = api.call(method, "/api/v1/jobs/" + id + suffix, {}, {}, "bob");
+    CHECK(r.status == 404);
+    CHECK(field(r.body, "code") == "not_found");
+  }
+  CHECK(api.call("GET", "/api/v1/jobs", {}, {}, "bob").body == R"({"jobs":[],"next_cursor":null})");
+  CHECK(api.call("GET", "/api/v1/jobs/" + id, {}, {}, "alice").status == 200);
+}
+
+TEST_CASE("results and reports answer 409 until the job has succeeded, then stream", "[api]") {
+  Api api;
+  auto created = api.upload(make_zip(api.dir.path()), "?filename=messy.tar.gz");
+  std::string id = field(created.body, "id");
+
+  auto early = api.call("GET", "/api/v1/jobs/" + id + "/result");
+  CHECK(early.status == 409);
+  CHECK(field(early.body, "code") == "conflict");
+  CHECK(field(early.body, "detail") == "job is queued; the result is ready once it has succeeded");
+  CHECK(api.call("GET", "/api/v1/jobs/" + id + "/report").status == 409);
+
+  api.succeed(id);
+  REQUIRE(storage::put_bytes(*api.blobs, cleanup::result_key(id), "PK-result-bytes").ok());
+  REQUIRE(storage::put_bytes(*api.blobs, cleanup::report_key(id), R"({"summary":{}})").ok());
+  REQUIRE(storage::put_bytes(*api.blobs, cleanup::report_md_key(id), "# Report\n").ok());
+
+  auto result = api.call("GET", "/api/v1/jobs/" + id + "/result");
+  REQUIRE(result.status == 200);
+  REQUIRE(result.stream);
+  CHECK(result.stream->size() == 15);
+  CHECK(read_all(*result.stream) == "PK-result-bytes");
+  CHECK(header_of(result, "Content-Type") == "application/zip");
+  CHECK(header_of(result, "Content-Disposition") == "attachment; filename=\"messy-clean.zip\"");
+
+  auto report = api.call("GET", "/api/v1/jobs/" + id + "/report");
+  REQUIRE(report.stream);
+  CHECK(read_all(*report.stream) == R"({"summary":{}})");
+  CHECK(header_of(report, "Content-Type") == "application/json");
+  auto md = api.call("GET", "/api/v1/jobs/" + id + "/report?format=md");
+  REQUIRE(md.stream);
+  CHECK(read_all(*md.stream) == "# Report\n");
+  CHECK(header_of(md, "Content-Type") == "text/markdown; charset=utf-8");
+  CHECK(api.call("GET", "/api/v1/jobs/" + id + "/report?format=pdf").status == 400);
+}
+
+TEST_CASE("health, readiness and metrics", "[api]") {
+  Api api;
+  auto health = api.call("GET", "/healthz");
+  CHECK(health.status == 200);
+  CHECK(health.body == R"({"status":"ok"})");
+  auto ready = api.call("GET", "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.body == R"({"status":"ready"})");
+
+  REQUIRE(api.upload(make_zip(api.dir.path())).status == 201);
+  auto metrics = api.call("GET", "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(header_of(metrics, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(metrics.body.find("fti_jobs_queue_depth{queue=\"all\"} 1\n") != std::string::npos);
+
+  api.draining = true;
+  auto draining = api.call("GET", "/readyz");
+  CHECK(draining.status == 503);
+  CHECK(field(draining.body, "code") == "unavailable");
+  api.draining = false;
+
+  // Storage gone: the blob folder cannot be checked.
+  fs::remove_all(api.blob_dir());
+  std::ofstream(api.blob_dir()) << "not a folder";
+  CHECK(api.call("GET", "/readyz").status == 503);
+}
+
+TEST_CASE("the auth middleware", "[api][auth]") {
+  Api api;
+  http::Route private_route{"GET", "/api/v1/jobs", nullptr, {}};
+  http::Route public_route{"GET", "/healthz", nullptr, {}};
+  public_route.options.public_route = true;
+
+  SECTION("open mode: everyone is the anonymous tenant") {
+    auto auth = api::make_auth_middleware(api.deps);
+    http::Request req;
+    CHECK_FALSE(auth(req, private_route));
+    CHECK(req.tenant == "anonymous");
+    CHECK(req.is_admin);
+  }
+
+  SECTION("api_key mode: bearer keys are looked up hashed") {
+    auto cfg = std::make_shared<Config>();
+    cfg->auth.mode = "api_key";
+    api.deps.config = cfg;
+    auto auth = api::make_auth_middleware(api.deps);
+    {
+      auto conn = api.database->acquire();
+      REQUIRE(conn.ok());
+      REQUIRE((*conn)
+                  ->execute("INSERT INTO api_keys (id, tenant, key_hash, is_admin, created_at, revoked_at) VALUES "
+                            "('k1', 'acme', $1, 0, 1, NULL), ('k2', 'old', $2, 1, 1, 5)",
+                            {db::Value(sha256_hex("good-key")), db::Value(sha256_hex("revoked-key"))})
+                  .ok());
+    }
+
+    http::Request ok;
+    ok.headers["authorization"] = "Bearer good-key";
+    CHECK_FALSE(auth(ok, private_route));
+    CHECK(ok.tenant == "acme");
+    CHECK_FALSE(ok.is_admin);
+
+    for (std::string header : {"", "Bearer ", "Bearer wrong", "Basic Z29vZC1rZXk=", "Bearer revoked-key"}) {
+      INFO(header);
+      http::Request req;
+      if (!header.empty()) req.headers["authorization"] = header;
+      auto refused = auth(req, private_route);
+      REQUIRE(refused);
+      CHECK(refused->status == 401);
+      CHECK(field(refused->body, "code") == "unauthorized");
+      CHECK(header_of(*refused, "WWW-Authenticate") == "Bearer");
+    }
+
+    http::Request health;
+    CHECK_FALSE(auth(health, public_route));
+  }
+}
