@@ -17,7 +17,7 @@ inline fs::path make_messy_tree(const fs::path& root) {
   write_file(root / "README.md", "# Demo\n\nline one  \nline two\n");
   write_file(root / "run.bat", "@echo off\r\necho hi   \r\n");
   write_file(root / "config.py", "AWS_KEY = 'AKIAIOSFODNN7EXAMPLE'\n");
-  write_file(root / "logo.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR  \r\n", 22));
+  write_file(root / "logo.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR  \r\n", 20));
   write_file(root / "node_modules/lodash/index.js", "module.exports = {};\n");
   write_file(root / "node_modules/lodash/package.json", "{}\n");
   write_file(root / "__pycache__/app.cpython-311.pyc", std::string("\x42\x0d\x0d\x0a", 4));
