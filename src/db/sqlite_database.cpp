@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -152,7 +154,7 @@ class SqliteConnection final : public Connection {
                                        " were given (in: " + std::string(sql.substr(0, 120)) + ")");
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
-      const std::string name = "$" + std::to_string(i + 1);
+      const std::string name = fmt::format("${}", i + 1);
       const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
       if (index == 0) {
         return Error(errc::db_error, "sqlite: parameter " + name + " is not used in: " +
