@@ -55,7 +55,10 @@ struct ScratchDir {
 class CleanupHandler final : public jobs::JobHandler {
  public:
   CleanupHandler(storage::BlobStore& blobs, CleanupHandlerOptions options)
-      : blobs_(blobs), options_(std::move(options)) {}
+      : blobs_(blobs), options_(std::move(options)) {
+    // The child runs in its scratch folder, so every path handed to it must be absolute.
+    options_.work_dir = fs::absolute(options_.work_dir);
+  }
 
   Result<std::string> run(const jobs::Job& job, jobs::JobContext& ctx) override {
     ScratchDir scratch(options_.work_dir / fmt::format("{}-{}", job.id, job.attempt));

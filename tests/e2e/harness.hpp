@@ -68,6 +68,10 @@ class Server {
   explicit Server(fs::path data_dir, std::vector<std::string> env = {}) : data_dir_(std::move(data_dir)), env_(std::move(env)) {
     start();
   }
+
+  // The embedded defaults: started inside `cwd` with no --data-dir, so data goes to ./data.
+  struct InWorkingDir {};
+  Server(InWorkingDir, fs::path cwd) : data_dir_(cwd / "data"), cwd_(std::move(cwd)) { start(); }
   ~Server() { stop(SIGTERM); }
 
   void start() {
@@ -82,8 +86,11 @@ class Server {
     for (auto& e : env_) envp.push_back(e.data());
     envp.push_back(nullptr);
     const char* argv[] = {FTI_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.c_str(), nullptr};
+    if (!cwd_.empty()) argv[4] = nullptr;  // no --data-dir: the default ./data
+    std::string cwd = cwd_.string();
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
       ::dup2(::fileno(log), 2);
       ::dup2(::fileno(log), 1);
       ::execve(FTI_BINARY, const_cast<char* const*>(argv), envp.data());
@@ -177,6 +184,7 @@ class Server {
   }
 
   fs::path data_dir_;
+  fs::path cwd_;  // empty: inherit the test's working directory
   std::vector<std::string> env_;
   fs::path log_path_;
   pid_t pid_ = -1;

@@ -69,6 +69,19 @@ TEST_CASE("an uploaded codebase is cleaned end to end over HTTP", "[e2e]") {
   CHECK(metrics.body.find("fti_http_request_duration_seconds_bucket{") != std::string::npos);
 }
 
+TEST_CASE("the embedded defaults work: no config, no flags, data in ./data", "[e2e]") {
+  auto dir = make_temp_dir("defaults");
+  auto zip = make_messy_zip(dir);
+  Server server(Server::InWorkingDir{}, dir / "cwd");
+  auto created = server.upload_file(zip, "application/zip");
+  REQUIRE(created.status == 201);
+  auto done = server.wait_for_job(json_string(created.body, "id"));
+  INFO(done);
+  CHECK(json_string(done, "status") == "succeeded");
+  CHECK(fs::exists(dir / "cwd/data/fti.db"));
+  CHECK(fs::is_directory(dir / "cwd/data/blobs/results"));
+}
+
 TEST_CASE("multipart uploads from a browser form are accepted", "[e2e]") {
   auto dir = make_temp_dir("multipart");
   auto zip = make_messy_zip(dir);
