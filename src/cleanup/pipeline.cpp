@@ -206,6 +206,8 @@ Status pack_atomically(const fs::path& tree, const fs::path& out_zip) {
   if (!fd.valid()) {
     return Error(errc::io_error, "cannot write next to " + out_zip.string() + ": " + std::strerror(errno));
   }
+  // mkstemp makes the file 0600; the result is the user's, so give it the usual mode.
+  ::fchmod(fd.get(), 0644);
   fd = UniqueFd();
   Status packed = pack_zip(tree, tmp);
   if (packed.ok() && ::rename(tmp.c_str(), out_zip.c_str()) != 0) {

@@ -1,5 +1,7 @@
 #include "fti/cleanup/report.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -120,10 +122,16 @@ std::int64_t Report::files_removed() const {
   return n;
 }
 
+namespace {
+std::string count_of(std::size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+}  // namespace
+
 std::string Report::summary() const {
-  return std::to_string(files_in) + " files in, " + std::to_string(files_out) + " out: " +
-         std::to_string(files_removed()) + " removed, " + std::to_string(changed.size()) +
-         " changed, " + std::to_string(findings.size()) + " findings.";
+  return fmt::format("{} in, {} out: {} removed, {} changed, {}.",
+                     count_of(static_cast<std::size_t>(files_in), "file", "files"), files_out,
+                     files_removed(), changed.size(), count_of(findings.size(), "finding", "findings"));
 }
 
 std::string Report::to_json() const {
