@@ -39,6 +39,7 @@ class JobHandler {
 class JobObserver {
  public:
   virtual ~JobObserver() = default;
+  virtual void on_started(const Job& /*job*/) {}
   virtual void on_progress(const Job& job, int percent, const std::string& stage) = 0;
   virtual void on_finished(const Job& job, JobStatus status, double seconds) = 0;
 };
