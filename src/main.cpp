@@ -63,7 +63,7 @@ int run_serve(const ServeArgs& args) {
 struct CleanArgs {
   std::string input, output, report, report_md, profile, config_file, progress = "auto", work_dir;
   bool no_llm = false;
-  std::optional<std::int64_t> max_files, max_unpacked_bytes;
+  std::optional<std::int64_t> max_files, max_unpacked_bytes, max_file_bytes;
   std::optional<double> max_ratio;
 };
 
@@ -90,6 +90,14 @@ std::function<void(int, const std::string&)> progress_printer(const std::string&
   return [](int pct, const std::string& stage) { std::fprintf(stderr, "%3d%% %s\n", pct, stage.c_str()); };
 }
 
+// Messages can quote names from the upload; one message must stay one line.
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return text;
+}
+
 bool write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -106,7 +114,7 @@ int run_clean(CleanArgs args) {
   fti::cleanup::PipelineOptions options;
   options.limits.max_files = args.max_files.value_or(limits.max_files);
   options.limits.max_unpacked_bytes = args.max_unpacked_bytes.value_or(limits.max_unpacked_bytes);
-  options.limits.max_file_bytes = limits.max_file_bytes;
+  options.limits.max_file_bytes = args.max_file_bytes.value_or(limits.max_file_bytes);
   options.limits.max_ratio = args.max_ratio.value_or(limits.max_ratio);
   options.profile = args.profile;
   options.work_dir = args.work_dir.empty() ? fs::temp_directory_path() : fs::path(args.work_dir);
@@ -121,7 +129,9 @@ int run_clean(CleanArgs args) {
 
   auto out = fti::cleanup::run_pipeline(args.input, args.output, options);
   if (!out) {
-    if (args.progress == "lines") std::printf("error %s %s\n", out.error().code.c_str(), out.error().message.c_str());
+    if (args.progress == "lines") {
+      std::printf("error %s %s\n", out.error().code.c_str(), one_line(out.error().message).c_str());
+    }
     std::fprintf(stderr, "error: %s: %s\n", out.error().code.c_str(), out.error().message.c_str());
     return kExitJobFailed;
   }
@@ -169,6 +179,7 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("--max-files", clean.max_files)->group("");
   clean_cmd->add_option("--max-unpacked-bytes", clean.max_unpacked_bytes)->group("");
   clean_cmd->add_option("--max-ratio", clean.max_ratio)->group("");
+  clean_cmd->add_option("--max-file-bytes", clean.max_file_bytes)->group("");
 
   auto* version_cmd = app.add_subcommand("version", "Print the version");
 

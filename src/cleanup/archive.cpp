@@ -20,6 +20,9 @@ namespace fti::cleanup {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr std::size_t kMaxPathBytes = 1024;
+constexpr std::size_t kMaxPathDepth = 64;
 using detail::Components;
 using detail::TreeWriter;
 using detail::UniqueFd;
@@ -140,6 +143,11 @@ Status Extractor::extract_entry(archive_entry* entry) {
   if (!path) {
     return Error(errc::unsafe_archive,
                  std::string("entry path is absolute or contains '..': ") + raw_name);
+  }
+  // Deep or long paths extract one component at a time but break every tool after us.
+  if (std::strlen(raw_name) > kMaxPathBytes || path->size() > kMaxPathDepth) {
+    return Error(errc::archive_limits, "an entry's path is over " + std::to_string(kMaxPathBytes) +
+                                           " bytes or " + std::to_string(kMaxPathDepth) + " folders deep");
   }
   if (const char* target = archive_entry_hardlink(entry)) {
     return extract_hardlink(*path, target);

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <fmt/format.h>
 
+#include "fti/core/ids.hpp"
 #include "fti/core/log.hpp"
 #include "fti/core/process.hpp"
 #include "fti/storage/blob_store.hpp"
@@ -22,19 +23,28 @@ namespace {
 struct ChildMessages {
   std::string result_json;
   std::optional<Error> error;
+  int last_progress = 0;
 };
 
+// The child escapes what it prints, but it parses hostile input, so its words are checked
+// here too: progress only moves forward, stages are short words, the first error counts and
+// only with a known code.
 void parse_child_line(const std::string& line, jobs::JobContext& ctx, ChildMessages& out) {
   if (line.rfind("progress ", 0) == 0) {
     int pct = 0;
-    char stage[64] = {0};
-    if (std::sscanf(line.c_str() + 9, "%d %63s", &pct, stage) >= 1) ctx.report_progress(pct, stage);
-  } else if (line.rfind("result ", 0) == 0) {
+    char stage[32] = {0};
+    if (std::sscanf(line.c_str() + 9, "%d %31[a-z_-]", &pct, stage) >= 1 && pct > out.last_progress && pct <= 100) {
+      out.last_progress = pct;
+      ctx.report_progress(pct, stage);
+    }
+  } else if (line.rfind("result ", 0) == 0 && out.result_json.empty()) {
     out.result_json = line.substr(7);
-  } else if (line.rfind("error ", 0) == 0) {
+  } else if (line.rfind("error ", 0) == 0 && !out.error) {
     auto rest = line.substr(6);
     auto sp = rest.find(' ');
-    out.error = Error(rest.substr(0, sp), sp == std::string::npos ? "" : rest.substr(sp + 1));
+    std::string code = rest.substr(0, sp);
+    if (!is_stable_error_code(code)) code = std::string(errc::internal);
+    out.error = Error(code, sp == std::string::npos ? "" : rest.substr(sp + 1, 500));
   }
 }
 
@@ -61,7 +71,8 @@ class CleanupHandler final : public jobs::JobHandler {
   }
 
   Result<std::string> run(const jobs::Job& job, jobs::JobContext& ctx) override {
-    ScratchDir scratch(options_.work_dir / fmt::format("{}-{}", job.id, job.attempt));
+    // A random part: a stale attempt of the same job may still be using its own folder.
+    ScratchDir scratch(options_.work_dir / fmt::format("{}-{}-{}", job.id, job.attempt, new_request_id()));
     auto input = scratch.path / "input";
     FTI_TRY(storage::get_file(blobs_, job.input.key, input.string()));
     ctx.report_progress(5, "fetch");
@@ -69,6 +80,8 @@ class CleanupHandler final : public jobs::JobHandler {
     ChildMessages messages;
     FTI_ASSIGN_OR_RETURN(auto proc, run_child(job, scratch.path, ctx, messages));
     FTI_TRY(outcome(job, proc, messages));
+    // A lost lease or a cancel: a newer attempt owns the job's blobs now.
+    if (ctx.cancel_requested()) return Error(errc::cancelled, "the job was cancelled or taken over while it ran");
 
     FTI_TRY(storage::put_file(blobs_, result_key(job.id), (scratch.path / "clean.zip").string()));
     FTI_TRY(storage::put_file(blobs_, report_key(job.id), (scratch.path / "report.json").string()));
@@ -96,6 +109,8 @@ class CleanupHandler final : public jobs::JobHandler {
     spec.argv.push_back(fmt::format("--max-files={}", options_.limits.max_files));
     spec.argv.push_back(fmt::format("--max-unpacked-bytes={}", options_.limits.max_unpacked_bytes));
     spec.argv.push_back(fmt::format("--max-ratio={}", options_.limits.max_ratio));
+    spec.argv.push_back(fmt::format("--max-file-bytes={}", options_.limits.max_file_bytes));
+    spec.inherit_environment = false;  // no credentials reach the process that parses uploads
     spec.working_dir = dir.string();
 #if !defined(__SANITIZE_ADDRESS__)
     // AddressSanitizer reserves terabytes of address space; an AS limit would kill it at once.

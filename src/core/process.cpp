@@ -47,6 +47,15 @@ std::string resolve_program(const std::string& name) {
   return name;
 }
 
+// The variables a child gets when it does not inherit the environment: enough to run
+// programs, nothing that could carry a credential.
+bool is_safe_to_pass(std::string_view entry) {
+  for (std::string_view prefix : {"PATH=", "HOME=", "LANG=", "LC_", "TMPDIR=", "TZ="}) {
+    if (entry.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
 void set_limit(int resource, const std::optional<std::int64_t>& value) {
   if (!value) return;
   rlimit lim{static_cast<rlim_t>(*value), static_cast<rlim_t>(*value)};
@@ -60,6 +69,14 @@ void set_limit(int resource, const std::optional<std::int64_t>& value) {
   ::dup2(in.fds[0], 0);
   ::dup2(out.fds[1], 1);
   ::dup2(err.fds[1], 2);
+  // Nothing of the server reaches the child: no listening socket, client connection or
+  // open file (Asio does not mark its sockets close-on-exec), no blocked signals.
+  ::close_range(3, ~0U, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
   if (spec.working_dir && ::chdir(spec.working_dir->c_str()) != 0) ::_exit(126);
   set_limit(RLIMIT_AS, spec.limits.memory_bytes);
   set_limit(RLIMIT_CPU, spec.limits.cpu_seconds);
@@ -112,7 +129,9 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
-  for (char** e = environ; e && *e; ++e) envp.push_back(*e);
+  for (char** e = environ; e && *e; ++e) {
+    if (spec.inherit_environment || is_safe_to_pass(*e)) envp.push_back(*e);
+  }
   for (const auto& e : spec.extra_env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
@@ -123,6 +142,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
   pid_t pid = ::fork();
   if (pid < 0) return Error(errc::process_error, fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) exec_child(spec, program, argv.data(), envp.data(), in, out, err);
+  ::setpgid(pid, pid);  // also here: a kill right after fork must reach the group
 
   in.close_read();
   out.close_write();
@@ -171,7 +191,9 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
       }
     }
   }
-  if (result.timed_out || result.stopped) ::kill(-pid, SIGKILL);
+  if (result.timed_out || result.stopped) {
+    if (::kill(-pid, SIGKILL) != 0) ::kill(pid, SIGKILL);
+  }
   in.close_write();
 
   int status = 0;

@@ -55,6 +55,22 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_tenant_idx ON api_keys (tenant);
 )sql";
 
+// The engine: claims by (type, sort_key) over waiting jobs only, so the claim costs the
+// same with a million finished rows; idempotent submission; resource use per job.
+constexpr const char* kEngine = R"sql(
+ALTER TABLE jobs ADD COLUMN sort_key BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN idempotency_key TEXT;
+ALTER TABLE jobs ADD COLUMN peak_rss_bytes BIGINT;
+ALTER TABLE jobs ADD COLUMN cpu_ms BIGINT;
+UPDATE jobs SET sort_key = run_at + priority * 60000;
+DROP INDEX jobs_claim_idx;
+DROP INDEX jobs_lease_idx;
+CREATE INDEX jobs_ready_idx ON jobs (type, sort_key, id) WHERE status IN ('queued', 'retrying');
+CREATE INDEX jobs_lease_idx ON jobs (lease_until) WHERE status = 'running';
+CREATE INDEX jobs_finished_idx ON jobs (finished_at) WHERE status IN ('succeeded', 'failed', 'cancelled');
+CREATE UNIQUE INDEX jobs_idempotency_idx ON jobs (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
+)sql";
+
 constexpr const char* kCreateMigrationsTable = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version    INTEGER PRIMARY KEY,
@@ -88,6 +104,7 @@ Status apply_one(Database& db, const Migration& m, bool& applied) {
 const std::vector<Migration>& all_migrations() {
   static const std::vector<Migration> migrations = {
       {1, "jobs and api_keys", kCreateJobs, ""},
+      {2, "engine: partitions, aging, idempotency", kEngine, ""},
   };
   return migrations;
 }

@@ -45,9 +45,11 @@ std::int64_t RetryPolicy::delay_ms(int attempt) const {
 }
 
 bool is_retryable_error(std::string_view code) {
-  static constexpr std::array<std::string_view, 5> kFinal = {
+  // Deterministic failures: a retry would fail the same way (a cleanup that ran out of time
+  // would only burn the time again).
+  static constexpr std::array<std::string_view, 6> kFinal = {
       errc::bad_archive, errc::unsafe_archive, errc::archive_limits, errc::cancelled,
-      errc::resource_limit};
+      errc::resource_limit, errc::timeout};
   return std::find(kFinal.begin(), kFinal.end(), code) == kFinal.end();
 }
 

@@ -10,6 +10,7 @@
 #include "fti/core/log.hpp"
 #include "fti/db/database.hpp"
 #include "fti/jobs/job_store.hpp"
+#include "fti/jobs/scheduler.hpp"
 
 namespace fti::jobs {
 
@@ -25,7 +26,8 @@ using db::Value;
 constexpr std::string_view kColumns =
     "id, tenant, type, priority, status, profile, attempt, max_attempts, progress, stage, "
     "created_at, run_at, started_at, finished_at, lease_until, error_code, error_message, "
-    "input_filename, input_bytes, input_sha256, input_key, result_json, cancel_requested";
+    "input_filename, input_bytes, input_sha256, input_key, result_json, cancel_requested, "
+    "peak_rss_bytes, cpu_ms";
 
 constexpr int kMaxListLimit = 200;
 constexpr int kDefaultListLimit = 20;
@@ -63,6 +65,8 @@ Job row_to_job(const Row& r) {
   j.input.key = r.get_text(20);
   j.result_json = r.opt_text(21);
   j.cancel_requested = r.get_int(22) != 0;
+  j.peak_rss_bytes = r.opt_int(23);
+  j.cpu_ms = r.opt_int(24);
   return j;
 }
 
@@ -93,11 +97,14 @@ Result<std::pair<TimeMs, std::string>> parse_cursor(const std::string& cursor) {
 
 // --- SQL texts. $n placeholders only, valid on SQLite and PostgreSQL. ---
 
-const std::string kInsert = with_columns(
+constexpr std::string_view kInsertHead =
     "INSERT INTO jobs (id, tenant, type, priority, status, profile, attempt, max_attempts, "
     "progress, stage, created_at, run_at, input_filename, input_bytes, input_sha256, input_key, "
-    "cancel_requested) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, 0, '', $7, $7, $8, $9, $10, "
-    "$11, 0) RETURNING ");
+    "cancel_requested, sort_key, idempotency_key) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, 0, "
+    "'', $7, $12, $8, $9, $10, $11, 0, $13, $14)";
+const std::string kInsert = with_columns(std::string(kInsertHead) + " RETURNING ");
+const std::string kSelectByIdempotencyKey =
+    with_columns("SELECT ", " FROM jobs WHERE tenant = $1 AND idempotency_key = $2");
 
 const std::string kSelectById = with_columns("SELECT ", " FROM jobs WHERE id = $1");
 
@@ -109,7 +116,7 @@ const std::string kListAfter = with_columns(
     "ORDER BY created_at DESC, id DESC LIMIT $4");
 
 // Lost leases: a cancel-requested job ends cancelled, one on its last attempt ends failed,
-// instead of being re-run (or re-run forever).
+// instead of being re-run (or re-run forever); the rest wait again, first in line.
 constexpr std::string_view kReapCancelled =
     "UPDATE jobs SET status = 'cancelled', finished_at = $1, lease_until = NULL, "
     "lease_owner = NULL, error_code = 'cancelled', error_message = 'cancelled on request' "
@@ -119,18 +126,23 @@ constexpr std::string_view kReapExhausted =
     "error_code = 'lease_expired', "
     "error_message = 'the worker running the last attempt stopped responding' "
     "WHERE status = 'running' AND lease_until < $1 AND attempt >= max_attempts";
+constexpr std::string_view kReapRequeue =
+    "UPDATE jobs SET status = 'retrying', run_at = $1, sort_key = $1 + priority * $2, "
+    "lease_until = NULL, lease_owner = NULL, error_code = 'lease_expired', "
+    "error_message = 'the worker running this attempt stopped responding' "
+    "WHERE status = 'running' AND lease_until < $1";
 
 // One statement; on PostgreSQL the inner select gets FOR UPDATE SKIP LOCKED so concurrent
 // claimers skip each other's rows instead of waiting.
-std::string claim_sql(db::Dialect dialect) {
+// The inner select walks jobs_ready_idx (type, sort_key) over waiting rows only.
+std::string claim_sql(db::Dialect dialect, bool one_queue) {
   const std::string lock = dialect == db::Dialect::postgres ? " FOR UPDATE SKIP LOCKED" : "";
   return with_columns(
       "UPDATE jobs SET status = 'running', attempt = attempt + 1, lease_until = $1, "
       "lease_owner = $2, started_at = COALESCE(started_at, $3), progress = 0, stage = '' "
-      "WHERE id IN (SELECT id FROM jobs WHERE "
-      "(status IN ('queued', 'retrying') AND run_at <= $3) OR "
-      "(status = 'running' AND lease_until < $3) "
-      "ORDER BY priority, run_at, id LIMIT $4" + lock + ") RETURNING ");
+      "WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'retrying') AND run_at <= $3" +
+      std::string(one_queue ? " AND type = $5" : "") + " ORDER BY sort_key, id LIMIT $4" + lock +
+      ") RETURNING ");
 }
 
 constexpr std::string_view kGuard = " WHERE id = $1 AND attempt = $2 AND status = 'running'";
@@ -150,6 +162,8 @@ const std::string kFail = guarded(
     "WHEN $3 = 1 AND attempt < max_attempts THEN 'retrying' ELSE 'failed' END, "
     "run_at = CASE WHEN cancel_requested = 0 AND $3 = 1 AND attempt < max_attempts "
     "THEN $5 ELSE run_at END, "
+    "sort_key = CASE WHEN cancel_requested = 0 AND $3 = 1 AND attempt < max_attempts "
+    "THEN $5 + priority * $8 ELSE sort_key END, "
     "finished_at = CASE WHEN cancel_requested = 0 AND $3 = 1 AND attempt < max_attempts "
     "THEN NULL ELSE $4 END, "
     "error_code = $6, error_message = $7, lease_until = NULL, lease_owner = NULL");
@@ -157,7 +171,7 @@ const std::string kRelease = guarded(
     "UPDATE jobs SET "
     "status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END, "
     "finished_at = CASE WHEN cancel_requested = 1 THEN $3 ELSE NULL END, "
-    "attempt = attempt - 1, run_at = $3, progress = 0, stage = '', "
+    "max_attempts = max_attempts + 1, run_at = $3, sort_key = $3 + priority * $4, progress = 0, stage = '', "
     "lease_until = NULL, lease_owner = NULL");
 const std::string kFinishCancelled = guarded(
     "UPDATE jobs SET status = 'cancelled', finished_at = $3, lease_until = NULL, "
@@ -170,11 +184,21 @@ const std::string kCancelWaiting = with_columns(
 const std::string kCancelRunning = with_columns(
     "UPDATE jobs SET cancel_requested = 1 WHERE id = $1 AND status = 'running' RETURNING ");
 const std::string kRetry = with_columns(
-    "UPDATE jobs SET status = 'queued', attempt = 0, run_at = $2, progress = 0, stage = '', "
+    "UPDATE jobs SET status = 'queued', max_attempts = attempt + $4, run_at = $2, sort_key = $2 + priority * $3, "
+    "progress = 0, stage = '', "
     "started_at = NULL, finished_at = NULL, lease_until = NULL, lease_owner = NULL, "
     "error_code = NULL, error_message = NULL, result_json = NULL, cancel_requested = 0 "
     "WHERE id = $1 AND status IN ('failed', 'cancelled') RETURNING ");
 
+const std::string kUsage =
+    guarded("UPDATE jobs SET peak_rss_bytes = $3, cpu_ms = $4");
+constexpr std::string_view kWaitingByQueue =
+    "SELECT type, COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying') AND run_at <= $1 "
+    "GROUP BY type";
+constexpr std::string_view kPrune =
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE "
+    "(status = 'succeeded' AND finished_at < $1) OR "
+    "(status IN ('failed', 'cancelled') AND finished_at < $2) LIMIT $3) RETURNING id";
 constexpr std::string_view kQueueDepth =
     "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying')";
 // Waiting jobs become due at run_at; running ones become claimable again when their lease ends.
@@ -185,21 +209,39 @@ constexpr std::string_view kNextRunAt =
 
 class SqlJobStore final : public JobStore {
  public:
-  explicit SqlJobStore(db::Database& database)
-      : db_(database), claim_sql_(claim_sql(database.dialect())) {}
+  SqlJobStore(db::Database& database, JobStoreOptions options)
+      : db_(database),
+        options_(options),
+        claim_any_sql_(claim_sql(database.dialect(), false)),
+        claim_queue_sql_(claim_sql(database.dialect(), true)) {}
 
   Result<Job> enqueue(const NewJob& in, TimeMs now) override {
-    if (!is_valid_job_type(in.type)) {
-      return Error(errc::bad_request, "job type \"" + in.type +
-                                          "\" is not known; use cleanup, template, enterprise or priority");
-    }
-    const std::string id = in.id.value_or(new_job_id(now));
-    const Params params = {Value(id), Value(in.tenant), Value(in.type),
-                           int_value(static_cast<int>(in.priority)), Value(in.profile),
-                           int_value(std::max(in.max_attempts, 1)), int_value(now),
-                           Value(in.input.filename), int_value(in.input.bytes),
-                           Value(in.input.sha256), Value(in.input.key)};
-    return one_job_write(kInsert, params, Error(errc::internal, "inserting the job returned no row"));
+    FTI_TRY(check_type(in.type));
+    auto inserted = one_job_write(kInsert, insert_params(in, now),
+                                  Error(errc::internal, "inserting the job returned no row"));
+    if (inserted.ok() || inserted.error().code != errc::conflict || !in.idempotency_key) return inserted;
+    // The same (tenant, key) was submitted before: that job is the answer.
+    Result<Job> existing = inserted.error();
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(kSelectByIdempotencyKey, {Value(in.tenant), Value(*in.idempotency_key)}));
+      if (!rows.empty()) existing = row_to_job(rows.front());
+      return ok_status();
+    }));
+    return existing;
+  }
+
+  Result<std::int64_t> enqueue_many(const std::vector<NewJob>& jobs, TimeMs now) override {
+    for (const auto& j : jobs) FTI_TRY(check_type(j.type));
+    std::int64_t inserted = 0;
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      inserted = 0;
+      for (const auto& j : jobs) {
+        FTI_ASSIGN_OR_RETURN(auto r, c.execute(kInsertHead, insert_params(j, now)));
+        inserted += r.rows_affected;
+      }
+      return ok_status();
+    }));
+    return inserted;
   }
 
   Result<Job> get(const std::string& id, const std::optional<std::string>& tenant) override {
@@ -238,21 +280,26 @@ class SqlJobStore final : public JobStore {
   }
 
   Result<std::vector<Job>> claim(const std::string& worker_id, int max, TimeMs now,
-                                 TimeMs lease_ms) override {
+                                 TimeMs lease_ms, const std::string& queue) override {
     std::vector<Job> claimed;
     if (max <= 0) return claimed;
     FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
       FTI_ASSIGN_OR_RETURN(auto cancelled, c.execute(kReapCancelled, {int_value(now)}));
       FTI_ASSIGN_OR_RETURN(auto exhausted, c.execute(kReapExhausted, {int_value(now)}));
-      log_reaped(cancelled.rows_affected, exhausted.rows_affected);
-      FTI_ASSIGN_OR_RETURN(auto rows, c.query(claim_sql_, {int_value(now + lease_ms), Value(worker_id),
-                                                           int_value(now), int_value(max)}));
+      FTI_ASSIGN_OR_RETURN(auto requeued, c.execute(kReapRequeue, {int_value(now), int_value(options_.aging_ms)}));
+      log_reaped(cancelled.rows_affected, exhausted.rows_affected, requeued.rows_affected);
+      Params params = {int_value(now + lease_ms), Value(worker_id), int_value(now), int_value(max)};
+      if (!queue.empty()) params.push_back(Value(queue));
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(queue.empty() ? claim_any_sql_ : claim_queue_sql_, params));
       claimed = rows_to_jobs(rows);
       return ok_status();
     }));
     // RETURNING gives no order; hand jobs out in claim order.
-    std::sort(claimed.begin(), claimed.end(), [](const Job& a, const Job& b) {
-      return std::tie(a.priority, a.run_at, a.id) < std::tie(b.priority, b.run_at, b.id);
+    const auto aging = options_.aging_ms;
+    std::sort(claimed.begin(), claimed.end(), [aging](const Job& a, const Job& b) {
+      auto ka = queue_sort_key(a.run_at, static_cast<int>(a.priority), aging);
+      auto kb = queue_sort_key(b.run_at, static_cast<int>(b.priority), aging);
+      return std::tie(ka, a.id) < std::tie(kb, b.id);
     });
     return claimed;
   }
@@ -282,13 +329,63 @@ class SqlJobStore final : public JobStore {
 
   Result<bool> fail(const std::string& id, int attempt, const Failure& failure, TimeMs now,
                     TimeMs retry_at) override {
-    return guarded_write(kFail, {Value(id), int_value(attempt), int_value(failure.retryable ? 1 : 0),
-                                 int_value(now), int_value(retry_at), Value(failure.error.code),
-                                 Value(failure.error.message)});
+    return guarded_write(kFail, fail_params(id, attempt, failure, now, retry_at));
   }
 
   Result<bool> release(const std::string& id, int attempt, TimeMs now) override {
-    return guarded_write(kRelease, {Value(id), int_value(attempt), int_value(now)});
+    return guarded_write(kRelease, {Value(id), int_value(attempt), int_value(now), int_value(options_.aging_ms)});
+  }
+
+  Result<std::vector<bool>> record_outcomes(const std::vector<Outcome>& outcomes, TimeMs now) override {
+    std::vector<bool> applied;
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      applied.assign(outcomes.size(), false);
+      for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        FTI_ASSIGN_OR_RETURN(bool changed, record_one(c, outcomes[i], now));
+        applied[i] = changed;
+      }
+      return ok_status();
+    }));
+    return applied;
+  }
+
+  Result<std::vector<HeartbeatResult>> heartbeat_many(const std::vector<std::pair<std::string, int>>& attempts,
+                                                      TimeMs lease_until) override {
+    std::vector<HeartbeatResult> results;
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      results.assign(attempts.size(), HeartbeatResult{});
+      for (std::size_t i = 0; i < attempts.size(); ++i) {
+        FTI_ASSIGN_OR_RETURN(auto rows, c.query(kHeartbeat, {Value(attempts[i].first), int_value(attempts[i].second),
+                                                             int_value(lease_until)}));
+        results[i].owned = !rows.empty();
+        results[i].cancel_requested = !rows.empty() && rows.front().get_int(0) != 0;
+      }
+      return ok_status();
+    }));
+    return results;
+  }
+
+  Result<std::map<std::string, std::int64_t>> waiting_by_queue(TimeMs now) override {
+    std::map<std::string, std::int64_t> out;
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      out.clear();
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(kWaitingByQueue, {int_value(now)}));
+      for (const auto& r : rows) out[r.get_text(0)] = r.get_int(1);
+      return ok_status();
+    }));
+    return out;
+  }
+
+  Result<std::vector<std::string>> prune(TimeMs succeeded_before, TimeMs failed_before, int limit) override {
+    std::vector<std::string> ids;
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      ids.clear();
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(kPrune, {int_value(succeeded_before), int_value(failed_before),
+                                                       int_value(std::max(limit, 1))}));
+      for (const auto& r : rows) ids.push_back(r.get_text(0));
+      return ok_status();
+    }));
+    return ids;
   }
 
   Result<bool> finish_cancelled(const std::string& id, int attempt, TimeMs now) override {
@@ -309,7 +406,7 @@ class SqlJobStore final : public JobStore {
                     TimeMs now) override {
     Result<Job> outcome = job_not_found(id);
     FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
-      outcome = retry_in(c, id, tenant, now);
+      outcome = retry_in(c, id, tenant, now, options_);
       return ok_status();
     }));
     return outcome;
@@ -382,31 +479,83 @@ class SqlJobStore final : public JobStore {
   }
 
   static Result<Job> retry_in(Connection& c, const std::string& id,
-                              const std::optional<std::string>& tenant, TimeMs now) {
+                              const std::optional<std::string>& tenant, TimeMs now, const JobStoreOptions& options) {
     FTI_ASSIGN_OR_RETURN(Job job, find(c, id, tenant));
     if (job.status != JobStatus::failed && job.status != JobStatus::cancelled) {
       return Error(errc::conflict, "job " + id + " is " + std::string(to_string(job.status)) +
                                        "; only failed or cancelled jobs can be retried");
     }
-    FTI_ASSIGN_OR_RETURN(auto rows, c.query(kRetry, {Value(id), int_value(now)}));
+    FTI_ASSIGN_OR_RETURN(auto rows, c.query(kRetry, {Value(id), int_value(now), int_value(options.aging_ms),
+                                                     int_value(options.max_attempts)}));
     if (rows.empty()) return Error(errc::conflict, "job " + id + " changed state meanwhile; try again");
     return row_to_job(rows.front());
   }
 
-  static void log_reaped(std::int64_t cancelled, std::int64_t exhausted) {
-    if (cancelled == 0 && exhausted == 0) return;
-    fti::log::get("jobs")->warn("lost leases: {} job(s) cancelled, {} job(s) failed on their last attempt",
-                                cancelled, exhausted);
+  static void log_reaped(std::int64_t cancelled, std::int64_t exhausted, std::int64_t requeued) {
+    if (cancelled == 0 && exhausted == 0 && requeued == 0) return;
+    fti::log::get("jobs")->warn(
+        "lost leases: {} job(s) cancelled, {} failed on their last attempt, {} queued again",
+        cancelled, exhausted, requeued);
+  }
+
+  static Status check_type(const std::string& type) {
+    if (is_valid_job_type(type)) return ok_status();
+    return Error(errc::bad_request,
+                 "job type \"" + type + "\" is not known; use cleanup, template, enterprise or priority");
+  }
+
+  Params insert_params(const NewJob& in, TimeMs now) const {
+    const TimeMs run_at = in.run_at.value_or(now);
+    const int rank = static_cast<int>(in.priority);
+    return {Value(in.id.value_or(new_job_id(now))), Value(in.tenant), Value(in.type), int_value(rank),
+            Value(in.profile), int_value(std::max(in.max_attempts, 1)), int_value(now),
+            Value(in.input.filename), int_value(in.input.bytes), Value(in.input.sha256),
+            Value(in.input.key), int_value(run_at), int_value(queue_sort_key(run_at, rank, options_.aging_ms)),
+            db::opt(in.idempotency_key)};
+  }
+
+  Params fail_params(const std::string& id, int attempt, const Failure& failure, TimeMs now, TimeMs retry_at) const {
+    return {Value(id), int_value(attempt), int_value(failure.retryable ? 1 : 0), int_value(now),
+            int_value(retry_at), Value(failure.error.code), Value(failure.error.message),
+            int_value(options_.aging_ms)};
+  }
+
+  Result<bool> record_one(Connection& c, const Outcome& o, TimeMs now) const {
+    if (o.peak_rss_bytes || o.cpu_ms) {
+      FTI_TRY(c.execute(kUsage, {Value(o.id), int_value(o.attempt), db::opt(o.peak_rss_bytes), db::opt(o.cpu_ms)}));
+    }
+    db::ExecResult r;
+    switch (o.kind) {
+      case Outcome::Kind::succeeded: {
+        FTI_ASSIGN_OR_RETURN(r, c.execute(kComplete, {Value(o.id), int_value(o.attempt), Value(o.result_json), int_value(now)}));
+        break;
+      }
+      case Outcome::Kind::failed: {
+        FTI_ASSIGN_OR_RETURN(r, c.execute(kFail, fail_params(o.id, o.attempt, o.failure, now, o.retry_at)));
+        break;
+      }
+      case Outcome::Kind::released: {
+        FTI_ASSIGN_OR_RETURN(r, c.execute(kRelease, {Value(o.id), int_value(o.attempt), int_value(now), int_value(options_.aging_ms)}));
+        break;
+      }
+      case Outcome::Kind::cancelled: {
+        FTI_ASSIGN_OR_RETURN(r, c.execute(kFinishCancelled, {Value(o.id), int_value(o.attempt), int_value(now)}));
+        break;
+      }
+    }
+    return r.rows_affected > 0;
   }
 
   db::Database& db_;
-  const std::string claim_sql_;
+  const JobStoreOptions options_;
+  const std::string claim_any_sql_;
+  const std::string claim_queue_sql_;
 };
 
 }  // namespace
 
-std::unique_ptr<JobStore> make_sql_job_store(db::Database& database) {
-  return std::make_unique<SqlJobStore>(database);
+std::unique_ptr<JobStore> make_sql_job_store(db::Database& database, JobStoreOptions options) {
+  return std::make_unique<SqlJobStore>(database, options);
 }
 
 }  // namespace fti::jobs

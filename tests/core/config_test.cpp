@@ -101,6 +101,8 @@ TEST_CASE("host:port parsing and loopback detection", "[core][config]") {
   CHECK(fti::is_loopback_host("::1"));
   CHECK_FALSE(fti::is_loopback_host("0.0.0.0"));
   CHECK_FALSE(fti::is_loopback_host("10.0.0.1"));
+  CHECK_FALSE(fti::is_loopback_host("127.example.com"));
+  CHECK(fti::is_loopback_host("127.0.0.2"));
 }
 
 TEST_CASE("config/default.toml parses and matches the built-in defaults", "[core][config]") {

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <atomic>
 
 #include "fti/core/process.hpp"
@@ -78,4 +82,28 @@ TEST_CASE("a missing program is an error, not a crash", "[core][process]") {
   auto r = run_process(spec);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == "process_error");
+}
+
+TEST_CASE("a child inherits no open descriptors, blocked signals or credentials", "[core][process]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);  // not close-on-exec, like an Asio socket
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  ::setenv("FTI_LLM_OPENAI_API_KEY", "sk-secret", 1);
+
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", "ls /proc/self/fd | wc -l; grep SigBlk /proc/self/status; env | grep -c FTI_ || true"};
+  spec.inherit_environment = false;
+  auto r = run_process(spec);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::unsetenv("FTI_LLM_OPENAI_API_KEY");
+  ::close(fds[0]);
+  ::close(fds[1]);
+  REQUIRE(r.ok());
+  // stdin, stdout, stderr and the descriptor ls opens to read the folder.
+  CHECK(r->stdout_data.find("4\n") == 0);
+  CHECK(r->stdout_data.find("SigBlk:\t0000000000000000") != std::string::npos);
+  CHECK(r->stdout_data.find("\n0\n") != std::string::npos);
 }

@@ -41,10 +41,10 @@ TEST_CASE("retry policy: jitter spreads delays around the nominal value", "[jobs
 
 TEST_CASE("retry policy: problems in the input are not retried", "[jobs]") {
   for (auto code : {errc::bad_archive, errc::unsafe_archive, errc::archive_limits, errc::cancelled,
-                    errc::resource_limit}) {
+                    errc::resource_limit, errc::timeout}) {
     CHECK_FALSE(is_retryable_error(code));
   }
-  for (auto code : {errc::network_error, errc::timeout, errc::storage_error, errc::db_busy, errc::internal}) {
+  for (auto code : {errc::network_error, errc::storage_error, errc::db_busy, errc::internal}) {
     CHECK(is_retryable_error(code));
   }
 }

@@ -281,11 +281,15 @@ TEST_CASE("job store: retry puts a failed or cancelled job back with fresh attem
   auto retried = f.store->retry(job.id, "acme", f.clock.now_ms());
   REQUIRE(retried.ok());
   CHECK(retried->status == JobStatus::queued);
-  CHECK(retried->attempt == 0);
+  // Attempt numbers never repeat (a stale worker of attempt 1 must not match the new one):
+  // the job gets a fresh set of attempts on top of the ones used.
+  CHECK(retried->attempt == 1);
+  CHECK(retried->max_attempts == 1 + 3);
   CHECK_FALSE(retried->error.has_value());
   CHECK_FALSE(retried->finished_at.has_value());
   const Job again = f.claim_one();
-  CHECK(again.attempt == 1);
+  CHECK(again.attempt == 2);
+  CHECK_FALSE(f.store->complete(job.id, 1, "{}", f.clock.now_ms()).value());
 
   auto busy = f.store->retry(job.id, "acme", f.clock.now_ms());
   REQUIRE_FALSE(busy.ok());
@@ -306,8 +310,10 @@ TEST_CASE("job store: release gives a job back without using up an attempt", "[j
   CHECK(*released);
   const Job back = f.get(job.id);
   CHECK(back.status == JobStatus::queued);
-  CHECK(back.attempt == 0);
-  CHECK(f.claim_one().attempt == 1);
+  CHECK(back.max_attempts - back.attempt == running.max_attempts);  // none used up
+  const Job again = f.claim_one();
+  CHECK(again.attempt == 2);
+  CHECK(again.max_attempts == running.max_attempts + 1);
 }
 
 TEST_CASE("job store: a tenant never sees another tenant's jobs", "[jobs]") {

@@ -221,7 +221,7 @@ TEST_CASE("worker pool: stop releases unfinished jobs without using up an attemp
   CHECK(saw_cancel);
   const Job back = f.get(job.id);
   CHECK(back.status == JobStatus::queued);
-  CHECK(back.attempt == 0);
+  CHECK(back.max_attempts - back.attempt == 3);  // the interrupted attempt is not counted
 }
 
 TEST_CASE("worker pool: a job whose worker died is picked up when its lease runs out", "[jobs]") {

@@ -31,6 +31,9 @@ inline constexpr std::string_view unavailable = "unavailable";
 inline constexpr std::string_view method_not_allowed = "method_not_allowed";
 }  // namespace errc
 
+// True for the codes above: the ones a user may see.
+bool is_stable_error_code(std::string_view code);
+
 struct Error {
   std::string code;     // one of errc::*
   std::string message;  // human readable; says what to do where possible

@@ -23,7 +23,9 @@ struct ProcessLimits {
 struct ProcessSpec {
   std::vector<std::string> argv;  // argv[0] is the program path (searched in PATH if bare)
   std::optional<std::string> working_dir;
-  std::vector<std::string> extra_env;  // "NAME=value", added to the inherited environment
+  std::vector<std::string> extra_env;  // "NAME=value", added to the environment
+  // false: the child gets only PATH, HOME, LANG, LC_*, TMPDIR and TZ (no credentials).
+  bool inherit_environment = true;
   std::string stdin_data;
   ProcessLimits limits;
   std::chrono::milliseconds timeout{60000};

@@ -55,6 +55,8 @@ struct Job {
   JobInput input;
   std::optional<std::string> result_json;  // handler's result object, serialised
   bool cancel_requested = false;
+  std::optional<std::int64_t> peak_rss_bytes;  // of the attempt that finished it
+  std::optional<std::int64_t> cpu_ms;
 };
 
 // What a caller submits.
@@ -66,6 +68,9 @@ struct NewJob {
   JobInput input;
   std::optional<std::string> id;  // generated when empty
   int max_attempts = 3;           // jobs.max_attempts
+  std::optional<TimeMs> run_at;   // a delayed job; now when empty
+  // Idempotent submission: a second enqueue with the same (tenant, key) returns the first job.
+  std::optional<std::string> idempotency_key;
 };
 
 // The job as the HTTP API shows it (ARCHITECTURE.md section 5).

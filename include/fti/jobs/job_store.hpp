@@ -1,6 +1,7 @@
 #pragma once
 // JobStore: the durable queue. Every state change is one transaction; completion and
 // progress are guarded by (id, attempt) so a stale worker can never overwrite a newer attempt.
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,28 @@ struct Failure {
   bool retryable = true;  // false: fail at once whatever attempts remain
 };
 
+// One attempt's end, recorded together with others in one transaction (group commit).
+struct Outcome {
+  enum class Kind { succeeded, failed, released, cancelled };
+  std::string id;
+  int attempt = 0;
+  Kind kind = Kind::succeeded;
+  std::string result_json;  // succeeded
+  Failure failure;          // failed
+  TimeMs retry_at = 0;      // failed and retryable
+  std::optional<std::int64_t> peak_rss_bytes;
+  std::optional<std::int64_t> cpu_ms;
+};
+
+struct JobStoreOptions {
+  // Aging (see scheduler.hpp): a priority rank is worth this much waiting time.
+  std::int64_t aging_ms = 60000;
+  // Attempts a retried job gets. Attempt numbers only ever grow, so the (id, attempt) guard
+  // can never mistake a stale worker for the current one: retry and release raise
+  // max_attempts instead of resetting or reusing attempt numbers.
+  int max_attempts = 3;
+};
+
 class JobStore {
  public:
   virtual ~JobStore() = default;
@@ -40,8 +63,11 @@ class JobStore {
   // Claims up to `max` claimable jobs (queued or retrying with run_at <= now, or running
   // with an expired lease), highest priority first, oldest first; each gets attempt + 1 and
   // a lease until now + lease_ms.
+  // `queue` limits the claim to one job type (partition); empty claims from all.
   virtual Result<std::vector<Job>> claim(const std::string& worker_id, int max, TimeMs now,
-                                         TimeMs lease_ms) = 0;
+                                         TimeMs lease_ms, const std::string& queue = {}) = 0;
+  // Many jobs in one transaction (bulk submission); returns how many were inserted.
+  virtual Result<std::int64_t> enqueue_many(const std::vector<NewJob>& jobs, TimeMs now) = 0;
   // Extends the lease; false when the attempt is no longer ours (or cancel was requested:
   // then `cancel_requested` is set on the result).
   struct HeartbeatResult {
@@ -57,7 +83,8 @@ class JobStore {
   // Retries with backoff while attempts remain and failure is retryable, else fails.
   virtual Result<bool> fail(const std::string& id, int attempt, const Failure& failure,
                             TimeMs now, TimeMs retry_at) = 0;
-  // Gives a running job back to the queue without using up an attempt (graceful shutdown).
+  // Gives a running job back to the queue without using up an attempt (graceful shutdown):
+  // its max_attempts grows by one.
   virtual Result<bool> release(const std::string& id, int attempt, TimeMs now) = 0;
   // Ends a running attempt as `cancelled` (its handler stopped because cancel was requested).
   // Returns false (and changes nothing) when the attempt is stale.
@@ -67,9 +94,22 @@ class JobStore {
   // cancelled by their worker. Finished jobs answer conflict.
   virtual Result<Job> cancel(const std::string& id, const std::optional<std::string>& tenant,
                              TimeMs now) = 0;
-  // Puts a failed or cancelled job back in the queue with fresh attempts.
+  // Puts a failed or cancelled job back in the queue with fresh attempts (max_attempts is
+  // raised to attempt + JobStoreOptions::max_attempts).
   virtual Result<Job> retry(const std::string& id, const std::optional<std::string>& tenant,
                             TimeMs now) = 0;
+
+  // Records many outcomes in one transaction; element i is false when attempt i was stale.
+  virtual Result<std::vector<bool>> record_outcomes(const std::vector<Outcome>& outcomes, TimeMs now) = 0;
+  // Extends many leases in one transaction; one result per (id, attempt), in order.
+  virtual Result<std::vector<HeartbeatResult>> heartbeat_many(
+      const std::vector<std::pair<std::string, int>>& attempts, TimeMs lease_until) = 0;
+  // Due waiting jobs per queue (job type), for sharing workers among partitions.
+  virtual Result<std::map<std::string, std::int64_t>> waiting_by_queue(TimeMs now) = 0;
+  // Deletes up to `limit` finished jobs: succeeded before `succeeded_before`, failed or
+  // cancelled before `failed_before`. Returns their ids, so their blobs can go too.
+  virtual Result<std::vector<std::string>> prune(TimeMs succeeded_before, TimeMs failed_before,
+                                                 int limit) = 0;
 
   // Jobs waiting to run (queued or retrying), for metrics and the autoscaler.
   virtual Result<std::int64_t> queue_depth() = 0;
@@ -77,6 +117,6 @@ class JobStore {
   virtual Result<std::optional<TimeMs>> next_run_at() = 0;
 };
 
-std::unique_ptr<JobStore> make_sql_job_store(db::Database& database);
+std::unique_ptr<JobStore> make_sql_job_store(db::Database& database, JobStoreOptions options = {});
 
 }  // namespace fti::jobs

@@ -1,0 +1,18 @@
+#include "fti/core/error.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace fti {
+
+bool is_stable_error_code(std::string_view code) {
+  static constexpr std::array kCodes = {
+      errc::bad_request, errc::bad_config, errc::not_found, errc::conflict, errc::too_large,
+      errc::unsupported_media_type, errc::unauthorized, errc::bad_archive, errc::unsafe_archive,
+      errc::archive_limits, errc::timeout, errc::resource_limit, errc::cancelled, errc::io_error,
+      errc::db_error, errc::db_busy, errc::storage_error, errc::network_error, errc::process_error,
+      errc::internal, errc::unavailable, errc::method_not_allowed};
+  return std::find(kCodes.begin(), kCodes.end(), code) != kCodes.end();
+}
+
+}  // namespace fti
