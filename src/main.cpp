@@ -12,6 +12,7 @@
 #include "fti/cleanup/pipeline.hpp"
 #include "fti/core/config.hpp"
 #include "fti/core/log.hpp"
+#include "fti/jobs/bench.hpp"
 
 namespace fs = std::filesystem;
 
@@ -152,6 +153,27 @@ int run_clean(CleanArgs args) {
   return kExitOk;
 }
 
+// --- bench ---
+
+struct BenchArgs {
+  fti::jobs::BenchOptions options;
+  bool json = false;
+};
+
+int run_bench_jobs(const BenchArgs& args) {
+  if (args.options.enqueue_only && args.options.work_only) {
+    return usage_error("--enqueue-only and --work-only exclude each other");
+  }
+  fti::log::init("warn", fti::log::Format::text);
+  auto result = fti::jobs::run_jobs_bench(args.options);
+  if (!result) {
+    std::fprintf(stderr, "error: %s: %s\n", result.error().code.c_str(), result.error().message.c_str());
+    return kExitJobFailed;
+  }
+  std::printf("%s\n", args.json ? result->to_json().c_str() : result->to_text().c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,6 +203,20 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("--max-ratio", clean.max_ratio)->group("");
   clean_cmd->add_option("--max-file-bytes", clean.max_file_bytes)->group("");
 
+  BenchArgs bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Measure the job engine");
+  auto* bench_jobs = bench_cmd->add_subcommand("jobs", "No-op jobs: enqueue, drain, pickup latency");
+  bench_cmd->require_subcommand(1);
+  bench_jobs->add_option("--db", bench.options.db_url, "Database URL, e.g. sqlite:/tmp/bench.db")->required();
+  bench_jobs->add_option("--jobs", bench.options.jobs, "Number of jobs")->check(CLI::PositiveNumber);
+  bench_jobs->add_option("--workers", bench.options.workers, "Concurrent workers")->check(CLI::Range(1, 1024));
+  bench_jobs->add_flag("--enqueue-only", bench.options.enqueue_only, "Only enqueue");
+  bench_jobs->add_flag("--work-only", bench.options.work_only, "Only drain jobs already in the database");
+  bench_jobs->add_flag("--json", bench.json, "Print one JSON object");
+  bench_jobs->add_option("--latency-samples", bench.options.latency_samples, "Pickup latency samples");
+  bench_jobs->add_option("--executions-file", bench.options.executions_file, "Append each run's job id here")->group("");
+  bench_jobs->add_option("--lease-ms", bench.options.lease_ms, "Lease length")->group("");
+
   auto* version_cmd = app.add_subcommand("version", "Print the version");
 
   try {
@@ -196,6 +232,7 @@ int main(int argc, char** argv) {
 
   if (serve_cmd->parsed()) return run_serve(serve);
   if (clean_cmd->parsed()) return run_clean(clean);
+  if (bench_jobs->parsed()) return run_bench_jobs(bench);
   if (version_cmd->parsed()) {
     std::printf("finishthisidea %s\n", FTI_VERSION);
     return kExitOk;

@@ -18,6 +18,7 @@
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
 #include "fti/http/server.hpp"
+#include "fti/jobs/event_bus.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/jobs/worker_pool.hpp"
 #include "fti/ops/metrics.hpp"
@@ -34,6 +35,8 @@ struct App::Impl {
   std::unique_ptr<db::Database> database;
   std::unique_ptr<jobs::JobStore> job_store;
   std::unique_ptr<jobs::JobHandler> handler;
+  jobs::EventBus events;                               // job events for WebSockets
+  std::unique_ptr<jobs::EventBusObserver> observer;   // publishes the workers' transitions
   std::unique_ptr<jobs::WorkerPool> workers;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
@@ -72,8 +75,10 @@ struct App::Impl {
     pool.lease_ms = config->jobs.lease_ms;
     pool.heartbeat_ms = std::max<TimeMs>(config->jobs.lease_ms / 3, 50);
     pool.node_id = "node-" + new_request_id().substr(0, 8);
+    observer = std::make_unique<jobs::EventBusObserver>(events, *job_store);
     workers = std::make_unique<jobs::WorkerPool>(*job_store, *handler, clock,
-                                                 jobs::RetryPolicy(config->jobs.backoff_base_ms), pool);
+                                                 jobs::RetryPolicy(config->jobs.backoff_base_ms), pool,
+                                                 observer.get());
   }
 
   Status build_server() {
@@ -92,6 +97,7 @@ struct App::Impl {
     deps.metrics = &metrics;
     deps.clock = &clock;
     deps.on_enqueued = [this] { workers->notify(); };
+    deps.events = &events;
     deps.draining = &draining;
     register_routes(router, deps);
 

@@ -6,6 +6,7 @@
 
 #include "fti/cleanup/job_handler.hpp"
 #include "fti/core/json.hpp"
+#include "fti/jobs/event_bus.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/storage/blob_store.hpp"
 #include "handlers.hpp"
@@ -108,12 +109,17 @@ http::Response handle_get_job(const ApiDeps& deps, http::Request& req) {
 }
 
 http::Response handle_cancel_job(const ApiDeps& deps, http::Request& req) {
-  return job_response(200, deps.jobs->cancel(req.params.at("id"), tenant_of(req), deps.clock->now_ms()));
+  auto job = deps.jobs->cancel(req.params.at("id"), tenant_of(req), deps.clock->now_ms());
+  // A queued job is cancelled now ("cancelled" ends its streams); a running one only has
+  // cancel requested, and its worker publishes the end.
+  if (job.ok() && deps.events) deps.events->publish(jobs::job_state_event(*job));
+  return job_response(200, job);
 }
 
 http::Response handle_retry_job(const ApiDeps& deps, http::Request& req) {
   auto job = deps.jobs->retry(req.params.at("id"), tenant_of(req), deps.clock->now_ms());
   if (job.ok() && deps.on_enqueued) deps.on_enqueued();
+  if (job.ok() && deps.events) deps.events->publish(jobs::job_state_event(*job));
   return job_response(200, job);
 }
 

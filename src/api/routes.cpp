@@ -1,5 +1,6 @@
 // Route table and the health/metrics endpoints.
 #include <memory>
+#include <optional>
 
 #include "fti/db/database.hpp"
 #include "fti/jobs/job_store.hpp"
@@ -8,6 +9,10 @@
 #include "handlers.hpp"
 
 namespace fti::api {
+
+// Job events over a WebSocket (events_api.cpp). Belongs in handlers.hpp with the others.
+std::optional<http::Response> handle_job_events(const ApiDeps& deps, http::Request& req,
+                                                std::shared_ptr<http::WebSocketChannel> channel);
 
 http::Response handle_healthz(const ApiDeps&, http::Request&) {
   return http::Response::json(200, R"({"status":"ok"})");
@@ -78,6 +83,10 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("POST", "/api/v1/jobs/{id}/retry", bind(handle_retry_job));
   router.add("GET", "/api/v1/jobs/{id}/result", bind(handle_job_result));
   router.add("GET", "/api/v1/jobs/{id}/report", bind(handle_job_report));
+  router.add_websocket("/api/v1/jobs/{id}/events",
+                       [shared](http::Request& req, std::shared_ptr<http::WebSocketChannel> channel) {
+                         return handle_job_events(*shared, req, std::move(channel));
+                       });
 }
 
 }  // namespace fti::api

@@ -10,6 +10,7 @@
 #include "fti/cleanup/archive.hpp"
 #include "fti/cleanup/job_handler.hpp"
 #include "fti/core/ids.hpp"
+#include "fti/jobs/event_bus.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/storage/blob_store.hpp"
 #include "handlers.hpp"
@@ -207,6 +208,7 @@ http::Response handle_create_job(const ApiDeps& deps, http::Request& req) {
   // On error the body may be partly unread; the server then closes the connection.
   if (!job.ok()) return http::Response::from_error(job.error());
   if (deps.on_enqueued) deps.on_enqueued();
+  if (deps.events) deps.events->publish(jobs::job_state_event(*job));
   auto res = http::Response::json(201, jobs::job_to_json(*job));
   res.set_header("Location", "/api/v1/jobs/" + job->id);
   return res;

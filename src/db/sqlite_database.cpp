@@ -219,7 +219,9 @@ Result<std::unique_ptr<SqliteConnection>> open_connection(const std::string& pat
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   // WAL lets readers run beside one writer; NORMAL sync is durable across app crashes in WAL.
   FTI_TRY(conn->execute_script(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+      // Memory-mapped reads: a page another connection changed is not re-read with pread.
+      "PRAGMA mmap_size=1073741824;"));
   return conn;
 }
 

@@ -51,6 +51,18 @@ void Router::add(std::string method, std::string pattern, Handler handler, Route
   routes_.push_back(Route{std::move(method), std::move(pattern), std::move(handler), options});
 }
 
+void Router::add_websocket(std::string pattern, WebSocketHandler handler, RouteOptions options) {
+  options.websocket = true;
+  options.streaming_body = false;
+  auto plain_get = [](Request& req) {
+    auto res = Response::problem(426, errc::bad_request,
+                                 req.path + " is a WebSocket endpoint; connect with a WebSocket client");
+    res.set_header("Upgrade", "websocket");
+    return res;
+  };
+  routes_.push_back(Route{"GET", std::move(pattern), std::move(plain_get), options, std::move(handler)});
+}
+
 RouteMatch Router::match(std::string_view method, std::string_view path) const {
   RouteMatch result;
   auto parts = split_path(path);

@@ -6,17 +6,24 @@
 // Request bodies for streaming routes are handed over chunk by chunk: the handler's read()
 // blocks its pool thread while the session reads the next chunk on the strand, so memory stays
 // bounded whatever the upload size. Streamed responses work the same way in reverse.
+//
+// WebSockets: a request with "Upgrade: websocket" on a WebSocket route runs the middlewares
+// and the route's handler on the pool like any request; if the handler accepts, the
+// connection's socket moves from its HTTP Session to a WebSocketSession on the same strand.
+// Handlers talk to it through a WebSocketChannel, a thread-safe bounded queue of messages.
 #include "fti/http/server.hpp"
 
 #include "fti/core/asio.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -38,6 +45,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 using beast::error_code;
 
@@ -45,6 +53,12 @@ constexpr std::size_t kChunkBytes = 64 * 1024;
 // How long a closing connection keeps discarding an unread request body, so the client
 // reads our response instead of a reset.
 constexpr auto kLingerTime = std::chrono::seconds(2);
+// A WebSocket client this many messages behind is too slow to keep: it is disconnected.
+constexpr std::size_t kMaxQueuedMessages = 1024;
+// What a client may send us over a WebSocket (we ignore it; the bound keeps memory in check).
+constexpr std::uint64_t kMaxClientMessageBytes = 64 * 1024;
+// RFC 6455 limits a close frame's reason to 123 bytes.
+constexpr std::size_t kMaxCloseReasonBytes = 123;
 
 // Beast 1.74 speaks boost::string_view; the rest of the project speaks std::string_view.
 std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
@@ -142,6 +156,106 @@ class UploadChannel final : public BodyStream {
   std::optional<Error> error_;
 };
 
+// The hand-over point between a WebSocket route's handler (any thread) and its connection
+// (the strand): outgoing messages wait here, at most kMaxQueuedMessages of them.
+class QueuedChannel final : public WebSocketChannel {
+ public:
+  void send_text(std::string message) override {
+    std::function<void()> wake;
+    {
+      std::lock_guard lock(mutex_);
+      if (state_ != State::open) return;
+      if (queue_.size() >= kMaxQueuedMessages) {
+        state_ = State::overflowed;
+        queue_.clear();
+      } else {
+        queue_.push_back(std::move(message));
+      }
+      wake = wake_;
+    }
+    if (wake) wake();
+  }
+
+  void close(std::string reason) override {
+    std::function<void()> wake;
+    {
+      std::lock_guard lock(mutex_);
+      if (state_ != State::open) return;
+      state_ = State::closing;
+      if (reason.size() > kMaxCloseReasonBytes) reason.resize(kMaxCloseReasonBytes);
+      close_reason_ = std::move(reason);
+      wake = wake_;
+    }
+    if (wake) wake();
+  }
+
+  bool is_open() const override {
+    std::lock_guard lock(mutex_);
+    return state_ == State::open;
+  }
+
+  void on_closed(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!ended_) {
+        closed_callbacks_.push_back(std::move(fn));
+        return;
+      }
+    }
+    fn();
+  }
+
+  // ---- the connection's side ----
+
+  // `wake` is called (from any thread) whenever there is something new to take().
+  void attach(std::function<void()> wake) {
+    std::lock_guard lock(mutex_);
+    wake_ = std::move(wake);
+  }
+
+  struct Next {
+    enum class Kind { nothing, message, close, drop } kind = Kind::nothing;
+    std::string text;  // the message, or the close reason
+  };
+
+  Next take() {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::overflowed) return {Next::Kind::drop, {}};
+    if (!queue_.empty()) {
+      Next next{Next::Kind::message, std::move(queue_.front())};
+      queue_.pop_front();
+      return next;
+    }
+    if (state_ == State::closing) return {Next::Kind::close, close_reason_};
+    return {};
+  }
+
+  // The connection is ending: nothing more is accepted, and the on_closed callbacks run.
+  // Queued messages stay for take() (a normal close sends them first).
+  void mark_ended() {
+    std::vector<std::function<void()>> callbacks;
+    {
+      std::lock_guard lock(mutex_);
+      if (ended_) return;
+      ended_ = true;
+      if (state_ == State::open) state_ = State::ended;
+      wake_ = nullptr;
+      callbacks.swap(closed_callbacks_);
+    }
+    for (auto& fn : callbacks) fn();
+  }
+
+ private:
+  enum class State { open, closing, overflowed, ended };
+  mutable std::mutex mutex_;
+  State state_ = State::open;
+  bool ended_ = false;
+  std::deque<std::string> queue_;
+  std::string close_reason_;
+  std::function<void()> wake_;
+  std::vector<std::function<void()>> closed_callbacks_;
+};
+
 // One request/response exchange on a connection. Counts as in flight while it lives.
 struct Exchange {
   explicit Exchange(std::atomic<std::int64_t>& counter) : in_flight(counter) { ++in_flight; }
@@ -166,7 +280,13 @@ struct Exchange {
   std::shared_ptr<UploadChannel> upload;
 };
 
-class Session;
+// A live connection, as stop() sees it.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Called from any thread when the server stops.
+  virtual void request_stop() = 0;
+};
 
 // State shared by the listener and every session.
 struct ServerCore {
@@ -182,11 +302,20 @@ struct ServerCore {
   std::chrono::seconds timeout() const { return std::chrono::seconds(std::max(1, options.io_timeout_seconds)); }
 
   Response handle(Request& request, const Route& route);
+  std::optional<Response> handle_upgrade(Request& request, const Route& route,
+                                         std::shared_ptr<WebSocketChannel> channel);
+  void websocket_opened() { count_websockets(+1); }
+  void websocket_closed() { count_websockets(-1); }
+  void count_websockets(int delta) {
+    std::lock_guard lock(websockets_mutex);
+    websockets += delta;
+    metrics.set("fti_websocket_connections", {}, static_cast<double>(websockets));
+  }
   void record(Exchange& exchange, const std::string& remote);
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
   void stop();
-  void add_session(const std::shared_ptr<Session>& session, std::uint64_t id);
+  void add_session(const std::shared_ptr<Connection>& session, std::uint64_t id);
   void remove_session(std::uint64_t id);
 
   ServerOptions options;
@@ -199,14 +328,177 @@ struct ServerCore {
   std::atomic<std::uint64_t> next_session_id{1};
   // Declared before the io_context: sessions unregister while it destroys them.
   std::mutex sessions_mutex;
-  std::map<std::uint64_t, std::weak_ptr<Session>> sessions;
+  std::map<std::uint64_t, std::weak_ptr<Connection>> sessions;
+  std::mutex websockets_mutex;
+  std::int64_t websockets = 0;  // open WebSocket connections, under websockets_mutex
   asio::io_context ioc;
   tcp::acceptor acceptor;
   // Declared after the io_context: its queued jobs hold work on it and must go first.
   asio::thread_pool pool;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// One accepted WebSocket: writes the channel's messages one at a time, keeps a read pending
+// (to answer pings and notice the client's close), and closes with "going away" when the
+// server stops. Runs on the strand its HTTP Session had.
+class WebSocketSession : public Connection, public std::enable_shared_from_this<WebSocketSession> {
+ public:
+  WebSocketSession(beast::tcp_stream&& stream, ServerCore& core, std::uint64_t id,
+                   std::shared_ptr<QueuedChannel> channel, std::string target)
+      : core_(core),
+        id_(id),
+        executor_(stream.get_executor()),
+        ws_(std::move(stream)),
+        channel_(std::move(channel)),
+        target_(std::move(target)) {}
+
+  ~WebSocketSession() override {
+    if (accepted_) core_.websocket_closed();
+    channel_->mark_ended();
+    core_.remove_session(id_);
+  }
+
+  // On the strand: answers the upgrade request with 101 and starts the message loops.
+  void run(bhttp::request<bhttp::empty_body> upgrade) {
+    upgrade_ = std::move(upgrade);
+    // The WebSocket stream keeps its own timeouts; the TCP layer's would cut idle sockets.
+    beast::get_lowest_layer(ws_).expires_never();
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.handshake_timeout = core_.timeout();  // opening and closing handshakes
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(bhttp::field::server, "finishthisidea"); }));
+    ws_.read_message_max(kMaxClientMessageBytes);
+    ws_.async_accept(upgrade_, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+  }
+
+  void request_stop() override {
+    asio::post(executor_, beast::bind_front_handler(&WebSocketSession::on_server_stop, shared_from_this()));
+  }
+
+ private:
+  void on_accept(error_code ec) {
+    if (ec) {
+      core_.log->info("WebSocket handshake for {} failed: {}", target_, ec.message());
+      end();
+      return;
+    }
+    accepted_ = true;
+    core_.websocket_opened();
+    std::weak_ptr<WebSocketSession> weak = weak_from_this();
+    channel_->attach([weak] {
+      if (auto self = weak.lock()) {
+        asio::post(self->executor_, beast::bind_front_handler(&WebSocketSession::flush, self));
+      }
+    });
+    if (core_.stopping) going_away_ = true;
+    do_read();
+    flush();
+  }
+
+  void on_server_stop() {
+    going_away_ = true;
+    channel_->mark_ended();
+    flush();
+  }
+
+  // ---- writing ---------------------------------------------------------------------------
+
+  void flush() {
+    if (!accepted_ || writing_ || closing_ || ended_) return;
+    if (going_away_) {
+      start_close(websocket::close_code::going_away, "server shutting down");
+      return;
+    }
+    QueuedChannel::Next next = channel_->take();
+    switch (next.kind) {
+      case QueuedChannel::Next::Kind::nothing:
+        return;
+      case QueuedChannel::Next::Kind::drop:
+        core_.log->warn("WebSocket {} dropped: the client fell {} messages behind", target_, kMaxQueuedMessages);
+        end();
+        return;
+      case QueuedChannel::Next::Kind::close:
+        start_close(websocket::close_code::normal, next.text);
+        return;
+      case QueuedChannel::Next::Kind::message:
+        writing_ = true;
+        outgoing_ = std::move(next.text);
+        ws_.text(true);
+        ws_.async_write(asio::buffer(outgoing_),
+                        beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+        return;
+    }
+  }
+
+  void on_write(error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+      end();
+      return;
+    }
+    ++messages_sent_;
+    flush();
+  }
+
+  void start_close(websocket::close_code code, const std::string& reason) {
+    closing_ = true;
+    channel_->mark_ended();
+    ws_.async_close(websocket::close_reason(code, reason),
+                    beast::bind_front_handler(&WebSocketSession::on_close_sent, shared_from_this()));
+  }
+
+  // The pending read completes with error::closed once the client answers the close frame.
+  void on_close_sent(error_code ec) {
+    if (ec) end();
+  }
+
+  // ---- reading: client messages are ignored; the read notices close, pings and timeouts --
+
+  void do_read() {
+    ws_.async_read(incoming_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (ec) {
+      if (ec != websocket::error::closed && ec != asio::error::operation_aborted) {
+        core_.log->info("WebSocket {} ended: {}", target_, ec.message());
+      }
+      end();
+      return;
+    }
+    incoming_.consume(incoming_.size());
+    do_read();
+  }
+
+  // Ends the connection at once (error, slow client, done); no close frame is sent.
+  void end() {
+    if (ended_) return;
+    ended_ = true;
+    channel_->mark_ended();
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close();
+    if (accepted_) core_.log->debug("WebSocket {} closed after {} message(s)", target_, messages_sent_);
+  }
+
+  ServerCore& core_;
+  std::uint64_t id_;
+  beast::tcp_stream::executor_type executor_;  // the connection's strand
+  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<QueuedChannel> channel_;
+  std::string target_;
+  bhttp::request<bhttp::empty_body> upgrade_;
+  beast::flat_buffer incoming_;
+  std::string outgoing_;  // the message being written
+  std::uint64_t messages_sent_ = 0;
+  bool accepted_ = false;    // the handshake completed
+  bool writing_ = false;     // a message write is in flight
+  bool closing_ = false;     // our close frame is on its way
+  bool going_away_ = false;  // the server is stopping
+  bool ended_ = false;       // the socket is closed
+};
+
+class Session : public Connection, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, ServerCore& core, std::uint64_t id)
       : core_(core), id_(id), stream_(std::move(socket)), chunk_(kChunkBytes), out_chunk_(kChunkBytes) {
@@ -217,16 +509,17 @@ class Session : public std::enable_shared_from_this<Session> {
     // small buffer would turn a large upload into hundreds of thousands of tiny reads.
     buffer_.reserve(kChunkBytes);
   }
-  ~Session() { core_.remove_session(id_); }
+  ~Session() override { core_.remove_session(id_); }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
+    asio::dispatch(executor_, beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
   }
 
   // Called from any thread by stop(): idle keep-alive connections close now, busy ones
   // after their response.
-  void request_stop() {
-    asio::post(stream_.get_executor(), beast::bind_front_handler(&Session::on_server_stop, shared_from_this()));
+  void request_stop() override {
+    // executor_, not stream_: the stream may have moved to a WebSocketSession.
+    asio::post(executor_, beast::bind_front_handler(&Session::on_server_stop, shared_from_this()));
   }
 
  private:
@@ -317,6 +610,10 @@ class Session : public std::enable_shared_from_this<Session> {
     ex.route = match.route;
     ex.route_label = match.route->pattern;
     req.params = std::move(match.params);
+    if (match.route->options.websocket && websocket::is_upgrade(parser_->get())) {
+      decide_upgrade();
+      return;
+    }
 
     bool streaming = match.route->options.streaming_body;
     std::int64_t limit = streaming ? core_.options.max_upload_bytes : core_.options.max_body_bytes;
@@ -342,6 +639,46 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     read_small_body();
+  }
+
+  // ---- WebSocket upgrades ----------------------------------------------------------------
+
+  // Middlewares and the route's handler decide on the pool, as for any request.
+  void decide_upgrade() {
+    if (!parser_->is_done()) {
+      exchange_->keep_alive = false;
+      send_response(Response::problem(400, errc::bad_request, "a WebSocket upgrade request has no body"));
+      return;
+    }
+    auto self = shared_from_this();
+    auto exchange = exchange_;
+    auto channel = std::make_shared<QueuedChannel>();
+    asio::post(core_.pool, [self, exchange, channel, work = asio::make_work_guard(core_.ioc)]() mutable {
+      std::optional<Response> refusal = self->core_.handle_upgrade(exchange->request, *exchange->route, channel);
+      asio::post(self->executor_, [self, channel, refusal = std::move(refusal)]() mutable {
+        self->on_upgrade_decided(std::move(channel), std::move(refusal));
+      });
+    });
+  }
+
+  void on_upgrade_decided(std::shared_ptr<QueuedChannel> channel, std::optional<Response> refusal) {
+    if (refusal || closed_ || core_.stopping) {
+      channel->mark_ended();
+      if (!refusal) refusal = Response::problem(503, errc::unavailable, "the server is shutting down");
+      send_response(std::move(*refusal));
+      return;
+    }
+    exchange_->status = 101;
+    core_.record(*exchange_, remote_);
+    bhttp::request<bhttp::empty_body> upgrade(parser_->get().base());
+    std::uint64_t id = core_.next_session_id++;
+    auto ws = std::make_shared<WebSocketSession>(std::move(stream_), core_, id, std::move(channel),
+                                                 exchange_->request.target);
+    core_.add_session(ws, id);
+    // The socket belongs to the WebSocket now; this session ends when this call returns.
+    closed_ = true;
+    exchange_.reset();
+    ws->run(std::move(upgrade));
   }
 
   void answer_unmatched(const RouteMatch& match) {
@@ -643,6 +980,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ServerCore& core_;
   std::uint64_t id_;
   beast::tcp_stream stream_;
+  beast::tcp_stream::executor_type executor_{stream_.get_executor()};  // the connection's strand
   beast::flat_buffer buffer_;
   std::string remote_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
@@ -657,6 +995,24 @@ class Session : public std::enable_shared_from_this<Session> {
   bool idle_ = false;    // waiting for the next request's header
   bool closed_ = false;
 };
+
+std::optional<Response> ServerCore::handle_upgrade(Request& request, const Route& route,
+                                                   std::shared_ptr<WebSocketChannel> channel) {
+  log::ScopedLogContext context(request.request_id);
+  try {
+    for (const auto& middleware : middlewares) {
+      if (auto early = middleware(request, route)) return early;
+    }
+    if (!route.websocket_handler) {
+      return Response::problem(500, errc::internal, "the WebSocket route " + route.pattern + " has no handler");
+    }
+    return route.websocket_handler(request, std::move(channel));
+  } catch (const std::exception& e) {
+    log->error("WebSocket handler for {} threw: {}", route.pattern, e.what());
+    return Response::problem(500, errc::internal,
+                             "internal error; quote request id " + request.request_id + " when reporting it");
+  }
+}
 
 Response ServerCore::handle(Request& request, const Route& route) {
   log::ScopedLogContext context(request.request_id);
@@ -704,7 +1060,7 @@ void ServerCore::on_accept(error_code ec, tcp::socket socket) {
   if (!stopping) do_accept();
 }
 
-void ServerCore::add_session(const std::shared_ptr<Session>& session, std::uint64_t id) {
+void ServerCore::add_session(const std::shared_ptr<Connection>& session, std::uint64_t id) {
   std::lock_guard lock(sessions_mutex);
   sessions.emplace(id, session);
 }
@@ -721,7 +1077,7 @@ void ServerCore::stop() {
     error_code ec;
     acceptor.close(ec);
   });
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<Connection>> live;
   {
     std::lock_guard lock(sessions_mutex);
     for (auto& [id, weak] : sessions) {

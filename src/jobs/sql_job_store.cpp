@@ -192,8 +192,11 @@ const std::string kRetry = with_columns(
 
 const std::string kUsage =
     guarded("UPDATE jobs SET peak_rss_bytes = $3, cpu_ms = $4");
+// Due jobs: waiting ones, and running ones whose lease ran out (the next claim reaps them).
 constexpr std::string_view kWaitingByQueue =
-    "SELECT type, COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying') AND run_at <= $1 "
+    "SELECT type, COUNT(*) FROM ("
+    "SELECT type FROM jobs WHERE status IN ('queued', 'retrying') AND run_at <= $1 "
+    "UNION ALL SELECT type FROM jobs WHERE status = 'running' AND lease_until < $1) AS due "
     "GROUP BY type";
 constexpr std::string_view kPrune =
     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE "

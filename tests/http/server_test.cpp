@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
+#include <chrono>
 #include <thread>
 
 #include "fti/core/http_client.hpp"
@@ -250,6 +251,13 @@ TEST_CASE("the server answers routes, 404 and 405 with problem json and request 
   CHECK(wrong.status == 405);
   CHECK(wrong.header("allow") == "POST");
 
+  // Requests are counted when their response has been written, which the client may see
+  // a moment before the server's write handler runs.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (s.metrics.count("fti_http_request_duration_seconds", {{"route", "/echo"}}) < 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   CHECK(s.metrics.value("fti_http_requests_total", {{"route", "/hello/{name}"}, {"method", "GET"}, {"status", "200"}}) == 2);
   CHECK(s.metrics.value("fti_http_requests_total", {{"route", "unmatched"}, {"method", "GET"}, {"status", "404"}}) == 1);
   CHECK(s.metrics.count("fti_http_request_duration_seconds", {{"route", "/echo"}}) == 1);

@@ -18,6 +18,7 @@ class BlobStore;
 }
 namespace fti::jobs {
 class JobStore;
+class EventBus;
 }
 namespace fti::ops {
 class Metrics;
@@ -33,6 +34,7 @@ struct ApiDeps {
   ops::Metrics* metrics = nullptr;
   const Clock* clock = nullptr;
   std::function<void()> on_enqueued;    // wakes the worker pool
+  jobs::EventBus* events = nullptr;     // job events: API changes are published, /events subscribes
   std::atomic<bool>* draining = nullptr;  // /readyz answers 503 while set
 };
 

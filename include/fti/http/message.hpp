@@ -32,6 +32,24 @@ class BodySource {
   virtual std::int64_t size() const = 0;
 };
 
+// The server side of one WebSocket connection, as a WebSocket route's handler sees it. Every
+// method is thread-safe and never blocks: messages are queued and written by the connection's
+// I/O strand, one at a time, in the order they were sent.
+class WebSocketChannel {
+ public:
+  virtual ~WebSocketChannel() = default;
+  // Queues one text message. Ignored once the channel is closed or closing. A client that
+  // falls too far behind (too many queued messages) is disconnected.
+  virtual void send_text(std::string message) = 0;
+  // Sends what is queued, then a normal close frame with `reason` (at most 123 bytes).
+  virtual void close(std::string reason) = 0;
+  // False once close() was called or the connection ended.
+  virtual bool is_open() const = 0;
+  // Runs `fn` once when the connection has ended for whatever reason (at once if it already
+  // has), on an I/O or pool thread: it must be cheap and must not block.
+  virtual void on_closed(std::function<void()> fn) = 0;
+};
+
 struct Request {
   std::string method;                         // "GET"
   std::string target;                         // "/api/v1/jobs?limit=10"

@@ -3,8 +3,10 @@
 // the raw path, labels metrics, so ids never blow up label cardinality.
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fti/http/message.hpp"
@@ -12,17 +14,32 @@
 namespace fti::http {
 
 using Handler = std::function<Response(Request&)>;
+// Decides a WebSocket upgrade after the middlewares ran (so the caller is authenticated). It
+// runs on the blocking pool. Returning a Response refuses the upgrade with that answer (e.g.
+// 404); returning nullopt accepts it, and `channel` then carries the connection's messages.
+// The handler may send on the channel before returning: messages wait for the handshake.
+using WebSocketHandler = std::function<std::optional<Response>(Request&, std::shared_ptr<WebSocketChannel> channel)>;
 
 struct RouteOptions {
   bool streaming_body = false;   // the handler reads the body itself through body_stream
   bool public_route = false;     // no authentication (health, metrics, the web page)
+  bool websocket = false;        // GET with "Upgrade: websocket"; set by Router::add_websocket
 };
 
 struct Route {
+  Route(std::string method, std::string pattern, Handler handler, RouteOptions options = {},
+        WebSocketHandler websocket_handler = {})
+      : method(std::move(method)),
+        pattern(std::move(pattern)),
+        handler(std::move(handler)),
+        options(options),
+        websocket_handler(std::move(websocket_handler)) {}
+
   std::string method;
   std::string pattern;
-  Handler handler;
+  Handler handler;                     // on a WebSocket route: answers requests that do not upgrade
   RouteOptions options;
+  WebSocketHandler websocket_handler;  // WebSocket routes only
 };
 
 struct RouteMatch {
@@ -35,6 +52,8 @@ struct RouteMatch {
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+  // A GET route that upgrades to a WebSocket; a plain GET on it answers 426 Upgrade Required.
+  void add_websocket(std::string pattern, WebSocketHandler handler, RouteOptions options = {});
   RouteMatch match(std::string_view method, std::string_view path) const;
   const std::vector<Route>& routes() const { return routes_; }
 

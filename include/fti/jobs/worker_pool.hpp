@@ -1,8 +1,8 @@
 #pragma once
-// WorkerPool: a fixed set of threads that claim jobs from the JobStore, run the handler,
-// heartbeat the lease meanwhile, and record the outcome. Never runs on an I/O thread.
+// WorkerPool: runs jobs from the JobStore on threads of its own, never on an I/O thread.
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +18,10 @@
 #include "fti/jobs/job_store.hpp"
 #include "fti/jobs/retry_policy.hpp"
 
+namespace fti::ops {
+class Metrics;
+}
+
 namespace fti::jobs {
 
 // What a handler may do while it runs.
@@ -26,6 +30,8 @@ class JobContext {
   virtual ~JobContext() = default;
   virtual void report_progress(int percent, const std::string& stage) = 0;
   virtual bool cancel_requested() const = 0;
+  // Resources the attempt used (a child process's peak RSS and CPU time), kept on the job.
+  virtual void record_usage(std::int64_t /*peak_rss_bytes*/, double /*cpu_seconds*/) {}
 };
 
 // Runs one attempt of a job. Returns the result object (JSON) or a failure.
@@ -35,7 +41,7 @@ class JobHandler {
   virtual Result<std::string> run(const Job& job, JobContext& context) = 0;
 };
 
-// Observes job transitions (events, metrics). Called from worker threads.
+// Observes job transitions (events, metrics). Called from the pool's threads.
 class JobObserver {
  public:
   virtual ~JobObserver() = default;
@@ -45,13 +51,23 @@ class JobObserver {
 };
 
 struct WorkerPoolOptions {
-  int threads = 2;
+  int threads = 2;                 // workers at start, and the autoscaler's minimum
+  int max_threads = 0;             // the autoscaler's maximum; <= threads: fixed size
+  double target_queue_seconds = 60;
   TimeMs lease_ms = 30000;
   TimeMs heartbeat_ms = 10000;     // at most lease_ms / 3
-  TimeMs idle_poll_ms = 1000;      // safety net; enqueue wakes workers at once via notify()
+  TimeMs idle_poll_ms = 1000;      // safety net; enqueue wakes the dispatcher at once via notify()
+  TimeMs progress_write_ms = 1000; // progress reaches the database at most this often per job
+  int claim_batch = 256;           // most jobs one claim transaction takes
+  int prefetch = 0;                // jobs claimed ahead of free workers; 0: as many as workers
   std::string node_id = "node";
+  ops::Metrics* metrics = nullptr; // fti_jobs_*, fti_workers, fti_job_* when set
 };
 
+// A dispatcher thread claims jobs in batches (sharing workers among queues in proportion to
+// their waiting jobs) and hands them to worker threads through memory; a committer thread
+// records outcomes in batches (group commit); a heartbeat thread extends every lease in one
+// transaction. Worker threads scale between threads and max_threads (Autoscaler).
 class WorkerPool {
  public:
   WorkerPool(JobStore& store, JobHandler& handler, const Clock& clock, RetryPolicy retry,
@@ -61,28 +77,35 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   void start();
-  // Wakes an idle worker: call after enqueueing.
-  void notify();
+  // Wakes the dispatcher: call after enqueueing (`queue` is the job's type, when known).
+  void notify(const std::string& queue = {});
   // Stops claiming; waits up to `grace` for running jobs, then releases the rest back to the
-  // queue (without using up an attempt) and joins the threads.
+  // queue (without using up an attempt), records every outcome and joins the threads.
   void stop(std::chrono::milliseconds grace);
 
-  int busy_workers() const { return busy_.load(); }
-  int total_workers() const { return options_.threads; }
+  int busy_workers() const;
+  int total_workers() const;
+  // Handler runs so far (benchmarks count duplicates with it).
+  std::uint64_t executions() const { return executions_.load(); }
 
  private:
-  struct ActiveJob;  // a running attempt, shared with the heartbeat thread
+  struct ActiveJob;
+  struct Pending;
   class Context;
 
-  void worker_loop(int index);
-  void run_one(const Job& job);
+  void dispatcher_loop();
+  int claim_round();
+  void autoscale(TimeMs now);
+  void worker_loop();
+  void run_one(Job job);
+  void committer_loop();
+  void commit(std::vector<Pending>& batch);
   void heartbeat_loop();
   void heartbeat_all();
-  void wait_for_work(std::uint64_t seen_generation);
   Result<std::string> run_handler(const Job& job, JobContext& context);
-  // Stores the attempt's outcome; the job's new status, or nullopt when the attempt was stale.
-  std::optional<JobStatus> record_outcome(const Job& job, const ActiveJob& active,
-                                          const Result<std::string>& result);
+  Pending make_outcome(const Job& job, const ActiveJob& active, const Result<std::string>& result);
+  void push_outcome(Pending pending);
+  void publish_gauges();
 
   JobStore& store_;
   JobHandler& handler_;
@@ -91,22 +114,36 @@ class WorkerPool {
   WorkerPoolOptions options_;
   JobObserver* observer_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_cv_;      // workers: a job is ready, or stop/retire
+  std::condition_variable dispatch_cv_;  // dispatcher: notify(), a worker freed, stop
+  std::condition_variable commit_cv_;    // committer: outcomes to record
+  std::condition_variable idle_cv_;      // stop(): running_ changed
+  std::condition_variable heartbeat_cv_;
   std::uint64_t wake_generation_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<bool> abandon_{false};  // grace elapsed: running handlers should give up
-  std::atomic<int> busy_{0};
-  std::vector<std::thread> threads_;
-
-  std::condition_variable idle_;  // in_flight_ dropped: stop() waits on it for running jobs
-  std::condition_variable heartbeat_wake_;
-  bool heartbeat_stop_ = false;
-  std::map<std::string, std::shared_ptr<ActiveJob>> active_;  // by job id and attempt, under mutex_
-  std::thread heartbeat_thread_;
-  int in_flight_ = 0;  // workers claiming or running a job, under mutex_
+  std::deque<Job> ready_;
+  std::map<std::string, int> inflight_by_queue_;   // ready + running
+  std::map<std::string, std::int64_t> waiting_;    // cached due counts per queue
+  TimeMs waiting_fresh_until_ = 0;
+  bool waiting_dirty_ = true;
+  int running_ = 0;
+  int target_workers_ = 0;
+  int live_workers_ = 0;
+  double average_job_seconds_ = 1.0;
+  TimeMs next_autoscale_ = 0;
+  std::vector<Pending> outcomes_;
+  std::map<std::string, std::shared_ptr<ActiveJob>> active_;  // claimed until recorded
   bool started_ = false;
   bool stopped_ = false;
+  bool committer_stop_ = false;
+  bool heartbeat_stop_ = false;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> abandon_{false};  // grace elapsed: running handlers should give up
+  std::atomic<std::uint64_t> executions_{0};
+  std::thread dispatcher_;
+  std::thread committer_;
+  std::thread heartbeat_thread_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace fti::jobs

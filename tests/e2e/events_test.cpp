@@ -1,0 +1,176 @@
+// Job events end to end: the real binary, a real upload, and a WebSocket client subscribed to
+// the job that receives its current state, its progress and its completion.
+#include <catch2/catch.hpp>
+
+#include "fti/core/asio.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "fixtures.hpp"
+
+using namespace fti::e2e;
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using tcp = asio::ip::tcp;
+
+constexpr auto kStepDeadline = std::chrono::seconds(60);
+
+// A WebSocket client whose every step has a deadline: each operation runs asynchronously on
+// the client's own io_context for at most kStepDeadline.
+class WsClient {
+ public:
+  explicit WsClient(int port) : ws_(ioc_) {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
+    REQUIRE_FALSE(ec);
+  }
+
+  beast::error_code handshake(const std::string& target) {
+    return wait([&](beast::error_code& ec, bool& done) {
+      ws_.async_handshake(response, "127.0.0.1", target, [&](beast::error_code e) {
+        ec = e;
+        done = true;
+      });
+    });
+  }
+
+  // The next message, or nullopt once the connection has ended (error() says how).
+  std::optional<std::string> read() {
+    beast::flat_buffer buffer;
+    error_ = wait([&](beast::error_code& ec, bool& done) {
+      ws_.async_read(buffer, [&](beast::error_code e, std::size_t) {
+        ec = e;
+        done = true;
+      });
+    });
+    if (error_) return std::nullopt;
+    return beast::buffers_to_string(buffer.data());
+  }
+
+  beast::error_code error() const { return error_; }
+  websocket::close_reason close_reason() const { return ws_.reason(); }
+
+  websocket::response_type response;
+
+ private:
+  template <class Start>
+  beast::error_code wait(Start start) {
+    beast::error_code ec;
+    bool done = false;
+    start(ec, done);
+    ioc_.restart();
+    ioc_.run_for(kStepDeadline);
+    if (done) return ec;
+    FAIL_CHECK("the WebSocket operation did not finish in time");
+    beast::get_lowest_layer(ws_).close();
+    ioc_.restart();
+    ioc_.run();
+    return asio::error::timed_out;
+  }
+
+  asio::io_context ioc_;
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::error_code error_;
+};
+
+struct Message {
+  std::string type;
+  std::string text;
+};
+
+Message parse_message(const std::string& text) {
+  auto doc = fti::json::Document::parse(text);
+  REQUIRE(doc.ok());
+  return {doc->root().get_string("type").value_or(""), text};
+}
+
+std::string job_field(const std::string& text, const std::string& key) {
+  auto doc = fti::json::Document::parse(text);
+  REQUIRE(doc.ok());
+  auto job = doc->root().get("job");
+  return job && job->is_object() ? job->get_string(key).value_or("") : "";
+}
+
+int port_of(const Server& server) {
+  std::string url = server.url("");
+  return std::stoi(url.substr(url.rfind(':') + 1));
+}
+
+}  // namespace
+
+TEST_CASE("a WebSocket subscribes to a job and receives its progress and completion", "[e2e][events]") {
+  auto dir = make_temp_dir("events");
+  auto zip = make_messy_zip(dir);
+  // The job cannot finish before the client is subscribed: while "work" is a file, no attempt
+  // can make its scratch folder and each one fails (retryably). Removing the file lets the
+  // next attempt through, so every event the test waits for comes after the subscription.
+  write_file(dir / "data" / "work", "not a folder");
+  Server server(dir / "data", {"FTI_WORKERS_MIN=1", "FTI_JOBS_MAX_ATTEMPTS=6", "FTI_JOBS_BACKOFF_BASE_MS=500"});
+
+  auto created = server.upload_file(zip, "application/zip", "?filename=messy.zip");
+  REQUIRE(created.status == 201);
+  auto id = json_string(created.body, "id");
+  REQUIRE_FALSE(id.empty());
+
+  WsClient client(port_of(server));
+  REQUIRE_FALSE(client.handshake("/api/v1/jobs/" + id + "/events"));
+  CHECK(client.response.result_int() == 101);
+
+  // The first message is the job's current state.
+  auto first = client.read();
+  REQUIRE(first);
+  Message state = parse_message(*first);
+  CHECK(state.type == "status");
+  CHECK(job_field(state.text, "id") == id);
+  CHECK(job_field(state.text, "status") != "succeeded");
+
+  fs::remove(dir / "data" / "work");
+  std::vector<Message> messages;
+  while (auto text = client.read()) messages.push_back(parse_message(*text));
+  INFO(server.log());
+  REQUIRE_FALSE(messages.empty());
+
+  // Progress moves forward, then the job completes and the server closes the stream.
+  std::vector<std::int64_t> progress;
+  for (const auto& m : messages) {
+    if (m.type != "progress") continue;
+    auto doc = fti::json::Document::parse(m.text);
+    CHECK(doc->root().get_string("job_id") == id);
+    progress.push_back(doc->root().get_int("progress").value_or(-1));
+  }
+  CHECK(progress.size() >= 2);
+  CHECK(std::is_sorted(progress.begin(), progress.end()));
+  const Message& last = messages.back();
+  CHECK(last.type == "completed");
+  CHECK(job_field(last.text, "status") == "succeeded");
+  CHECK(last.text.find("\"files_in\":") != std::string::npos);  // the result, for the page to show
+  CHECK(client.error() == websocket::error::closed);
+  CHECK(client.close_reason().code == websocket::close_code::normal);
+
+  // A finished job's stream is one message, its final state, then a normal close.
+  WsClient again(port_of(server));
+  REQUIRE_FALSE(again.handshake("/api/v1/jobs/" + id + "/events"));
+  auto only = again.read();
+  REQUIRE(only);
+  CHECK(parse_message(*only).type == "completed");
+  CHECK_FALSE(again.read());
+  CHECK(again.close_reason().code == websocket::close_code::normal);
+
+  // An unknown job is refused before the upgrade, with the API's usual 404.
+  WsClient unknown(port_of(server));
+  CHECK(unknown.handshake("/api/v1/jobs/no-such-job/events"));
+  CHECK(unknown.response.result_int() == 404);
+
+  // Every stream has ended, so the gauge drops back (once the server has seen the last close).
+  CHECK(wait_until(
+      [&] {
+        return server.request("GET", "/metrics").body.find("fti_websocket_connections 0\n") != std::string::npos;
+      },
+      std::chrono::seconds(10)));
+}

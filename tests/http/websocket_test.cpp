@@ -1,0 +1,329 @@
+// WebSocket routes over real sockets on port 0, driven by a Beast WebSocket client: upgrade,
+// messages in order, refusal with an HTTP answer, the client's close, a slow client, and
+// the server's stop() closing with "going away".
+#include <catch2/catch.hpp>
+
+#include "fti/core/asio.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "fti/core/http_client.hpp"
+#include "fti/http/server.hpp"
+#include "fti/ops/metrics.hpp"
+
+using namespace fti;
+using namespace fti::http;
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using tcp = asio::ip::tcp;
+
+constexpr auto kDeadline = std::chrono::seconds(10);
+
+bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds deadline = kDeadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return ready();
+}
+
+class TestServer {
+ public:
+  TestServer() { ops::declare_standard_metrics(metrics); }
+  ~TestServer() { stop_and_join(); }
+
+  void start() {
+    ServerOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    server = std::make_unique<HttpServer>(options, router, metrics);
+    for (auto& m : middlewares) server->use(m);
+    auto port = server->listen();
+    REQUIRE(port.ok());
+    port_ = *port;
+    thread_ = std::thread([this] {
+      server->run();
+      stopped_ = true;
+    });
+  }
+
+  void stop_and_join() {
+    if (!server || !thread_.joinable()) return;
+    server->stop();
+    thread_.join();
+  }
+
+  bool stopped() const { return stopped_; }
+  std::uint16_t port() const { return port_; }
+  double websockets() const { return metrics.value("fti_websocket_connections"); }
+
+  Router router;
+  ops::Metrics metrics;
+  std::vector<Middleware> middlewares;
+  std::unique_ptr<HttpServer> server;
+
+ private:
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stopped_{false};
+};
+
+// A WebSocket client whose every step has a deadline: each operation runs asynchronously on
+// the client's own io_context for at most kDeadline.
+class WsClient {
+ public:
+  explicit WsClient(std::uint16_t port) : ws_(ioc_) {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    REQUIRE_FALSE(ec);
+  }
+
+  beast::error_code handshake(const std::string& target, const std::string& authorization = {}) {
+    if (!authorization.empty()) {
+      ws_.set_option(websocket::stream_base::decorator(
+          [authorization](websocket::request_type& req) { req.set(beast::http::field::authorization, authorization); }));
+    }
+    return wait([&](beast::error_code& ec, bool& done) {
+      ws_.async_handshake(response, "127.0.0.1", target, [&](beast::error_code e) {
+        ec = e;
+        done = true;
+      });
+    });
+  }
+
+  // The next message, or nullopt once the connection has ended (error() says how).
+  std::optional<std::string> read() {
+    beast::flat_buffer buffer;
+    error_ = wait([&](beast::error_code& ec, bool& done) {
+      ws_.async_read(buffer, [&](beast::error_code e, std::size_t) {
+        ec = e;
+        done = true;
+      });
+    });
+    if (error_) return std::nullopt;
+    return beast::buffers_to_string(buffer.data());
+  }
+
+  // Reads until the connection ends; returns every message received on the way.
+  std::vector<std::string> read_all() {
+    std::vector<std::string> out;
+    while (auto m = read()) out.push_back(*m);
+    return out;
+  }
+
+  beast::error_code close() {
+    return wait([&](beast::error_code& ec, bool& done) {
+      ws_.async_close(websocket::close_code::normal, [&](beast::error_code e) {
+        ec = e;
+        done = true;
+      });
+    });
+  }
+
+  beast::error_code error() const { return error_; }
+  websocket::close_reason close_reason() const { return ws_.reason(); }
+
+  websocket::response_type response;
+
+ private:
+  template <class Start>
+  beast::error_code wait(Start start) {
+    beast::error_code ec;
+    bool done = false;
+    start(ec, done);
+    ioc_.restart();
+    ioc_.run_for(kDeadline);
+    if (done) return ec;
+    FAIL_CHECK("the WebSocket operation did not finish in time");
+    beast::get_lowest_layer(ws_).close();
+    ioc_.restart();
+    ioc_.run();
+    return asio::error::timed_out;
+  }
+
+  asio::io_context ioc_;
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::error_code error_;
+};
+
+// What a route's handler was given, for the test to drive from its own thread.
+struct Captured {
+  std::mutex mutex;
+  std::shared_ptr<WebSocketChannel> channel;
+  std::string name;
+  std::atomic<int> closed_calls{0};
+
+  std::shared_ptr<WebSocketChannel> get() {
+    std::lock_guard lock(mutex);
+    return channel;
+  }
+};
+
+WebSocketHandler capture_into(std::shared_ptr<Captured> captured) {
+  return [captured](Request& req, std::shared_ptr<WebSocketChannel> channel) -> std::optional<Response> {
+    channel->on_closed([captured] { ++captured->closed_calls; });
+    std::lock_guard lock(captured->mutex);
+    captured->name = req.params.at("name");
+    captured->channel = std::move(channel);
+    return std::nullopt;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("a WebSocket route sends the handler's messages in order, then closes normally", "[http][websocket]") {
+  TestServer ts;
+  ts.router.add_websocket("/ws", [](Request&, std::shared_ptr<WebSocketChannel> channel) -> std::optional<Response> {
+    // Sent before the handshake has finished: they wait for it.
+    channel->send_text(R"({"n":1})");
+    channel->send_text(R"({"n":2})");
+    channel->close("all done");
+    channel->send_text("after close: dropped");
+    CHECK_FALSE(channel->is_open());
+    return std::nullopt;
+  });
+  ts.start();
+
+  WsClient client(ts.port());
+  REQUIRE_FALSE(client.handshake("/ws"));
+  CHECK(client.response.result_int() == 101);
+  CHECK(client.read_all() == std::vector<std::string>{R"({"n":1})", R"({"n":2})"});
+  CHECK(client.error() == websocket::error::closed);
+  CHECK(client.close_reason().code == websocket::close_code::normal);
+  CHECK(std::string(client.close_reason().reason.c_str()) == "all done");
+  CHECK(wait_until([&] { return ts.websockets() == 0; }));
+}
+
+TEST_CASE("messages sent later from another thread arrive; the client's close ends the channel", "[http][websocket]") {
+  TestServer ts;
+  auto captured = std::make_shared<Captured>();
+  ts.router.add_websocket("/ws/{name}", capture_into(captured));
+  ts.start();
+
+  WsClient client(ts.port());
+  REQUIRE_FALSE(client.handshake("/ws/alpha"));
+  REQUIRE(wait_until([&] { return captured->get() != nullptr; }));
+  CHECK(captured->name == "alpha");
+  auto channel = captured->get();
+  CHECK(channel->is_open());
+  CHECK(wait_until([&] { return ts.websockets() == 1; }));
+
+  std::thread sender([channel] {
+    for (int i = 0; i < 100; ++i) channel->send_text("m" + std::to_string(i));
+  });
+  sender.join();
+  for (int i = 0; i < 100; ++i) {
+    auto m = client.read();
+    REQUIRE(m);
+    CHECK(*m == "m" + std::to_string(i));
+  }
+
+  CHECK_FALSE(client.close());
+  CHECK(wait_until([&] { return captured->closed_calls == 1; }));
+  CHECK_FALSE(channel->is_open());
+  CHECK(wait_until([&] { return ts.websockets() == 0; }));
+  channel->send_text("nobody is listening");  // harmless after the end
+
+  int late = 0;
+  channel->on_closed([&] { ++late; });  // registered after the end: runs at once
+  CHECK(late == 1);
+}
+
+TEST_CASE("a WebSocket upgrade can be refused with an HTTP answer, after the middlewares ran", "[http][websocket]") {
+  TestServer ts;
+  std::atomic<int> handler_calls{0};
+  ts.middlewares.push_back([](Request& req, const Route&) -> std::optional<Response> {
+    if (req.header("authorization") != "Bearer good") {
+      return Response::problem(401, errc::unauthorized, "no key");
+    }
+    req.tenant = "acme";
+    return std::nullopt;
+  });
+  ts.router.add_websocket("/ws/{name}",
+                          [&](Request& req, std::shared_ptr<WebSocketChannel>) -> std::optional<Response> {
+                            ++handler_calls;
+                            CHECK(req.tenant == "acme");  // auth ran first
+                            return Response::problem(404, errc::not_found, "no such job: " + req.params.at("name"));
+                          });
+  ts.start();
+
+  SECTION("the middleware refuses") {
+    WsClient client(ts.port());
+    CHECK(client.handshake("/ws/x"));
+    CHECK(client.response.result_int() == 401);
+    CHECK(handler_calls == 0);
+  }
+  SECTION("the handler refuses") {
+    WsClient client(ts.port());
+    CHECK(client.handshake("/ws/x", "Bearer good"));
+    CHECK(client.response.result_int() == 404);
+    CHECK(client.response.body().find("no such job: x") != std::string::npos);
+    CHECK(handler_calls == 1);
+  }
+  SECTION("a plain GET on the route asks for an upgrade") {
+    HttpRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(ts.port()) + "/ws/x";
+    req.headers = {{"Authorization", "Bearer good"}};
+    auto res = HttpClient().send(req);
+    REQUIRE(res.ok());
+    CHECK(res->status == 426);
+    CHECK(handler_calls == 0);
+  }
+  CHECK(ts.websockets() == 0);
+}
+
+TEST_CASE("a client too far behind is dropped instead of queueing without bound", "[http][websocket]") {
+  TestServer ts;
+  std::atomic<int> closed_calls{0};
+  ts.router.add_websocket("/ws", [&](Request&, std::shared_ptr<WebSocketChannel> channel) -> std::optional<Response> {
+    channel->on_closed([&] { ++closed_calls; });
+    // Nothing can be written before the handshake, so this is a client 2000 messages behind.
+    for (int i = 0; i < 2000; ++i) channel->send_text(std::string(100, 'x'));
+    CHECK_FALSE(channel->is_open());
+    return std::nullopt;
+  });
+  ts.start();
+
+  WsClient client(ts.port());
+  REQUIRE_FALSE(client.handshake("/ws"));
+  auto received = client.read_all();
+  CHECK(received.size() < 1024);
+  CHECK(client.error() != websocket::error::closed);  // cut off, not a polite close
+  CHECK(wait_until([&] { return closed_calls == 1; }));
+  CHECK(wait_until([&] { return ts.websockets() == 0; }));
+}
+
+TEST_CASE("stop() closes open WebSockets with going_away and run() returns", "[http][websocket]") {
+  TestServer ts;
+  auto captured = std::make_shared<Captured>();
+  ts.router.add_websocket("/ws/{name}", capture_into(captured));
+  ts.start();
+
+  WsClient first(ts.port());
+  WsClient second(ts.port());
+  REQUIRE_FALSE(first.handshake("/ws/a"));
+  REQUIRE_FALSE(second.handshake("/ws/b"));
+  REQUIRE(wait_until([&] { return ts.websockets() == 2; }));
+
+  ts.server->stop();
+  CHECK_FALSE(first.read());
+  CHECK(first.error() == websocket::error::closed);
+  CHECK(first.close_reason().code == websocket::close_code::going_away);
+  CHECK_FALSE(second.read());
+  CHECK(second.close_reason().code == websocket::close_code::going_away);
+  CHECK(wait_until([&] { return ts.stopped(); }));
+  CHECK(captured->closed_calls == 2);
+  CHECK(ts.websockets() == 0);
+}
