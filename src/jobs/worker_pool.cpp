@@ -21,7 +21,7 @@ std::shared_ptr<spdlog::logger> logger() { return fti::log::get("jobs"); }
 // Two attempts of one job can overlap in a pool (a lease expired under a slow handler).
 std::string active_key(const std::string& id, int attempt) { return id + "#" + std::to_string(attempt); }
 
-constexpr TimeMs kWaitingCountTtlMs = 250;  // how long cached per-queue counts are trusted
+constexpr TimeMs kWaitingCountTtlMs = 1000;  // how long cached per-queue counts are trusted
 constexpr TimeMs kAutoscaleEveryMs = 1000;
 constexpr int kCommitTries = 5;
 
