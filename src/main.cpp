@@ -216,6 +216,8 @@ int main(int argc, char** argv) {
   bench_jobs->add_option("--latency-samples", bench.options.latency_samples, "Pickup latency samples");
   bench_jobs->add_option("--executions-file", bench.options.executions_file, "Append each run's job id here")->group("");
   bench_jobs->add_option("--lease-ms", bench.options.lease_ms, "Lease length")->group("");
+  bench_jobs->add_option("--prefill-finished", bench.options.prefill_finished,
+                         "First fill the table with this many finished jobs");
 
   auto* version_cmd = app.add_subcommand("version", "Print the version");
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fmt/format.h>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -43,6 +44,10 @@ struct App::Impl {
   std::atomic<bool> draining{false};
   std::atomic<bool> stopped{false};
   std::once_flag drain_once;
+  std::thread maintenance;
+  std::mutex maintenance_mutex;
+  std::condition_variable maintenance_cv;
+  bool maintenance_stop = false;
   std::uint16_t port = 0;
   std::thread signal_thread;
 
@@ -60,7 +65,10 @@ struct App::Impl {
     FTI_ASSIGN_OR_RETURN(database, db::open_database(config->database_url(), db_options));
     FTI_ASSIGN_OR_RETURN(int applied, db::migrate(*database));
     if (applied > 0) log::get("db")->info("applied {} migration(s)", applied);
-    job_store = jobs::make_sql_job_store(*database);
+    jobs::JobStoreOptions store_options;
+    store_options.aging_ms = config->jobs.aging_ms;
+    store_options.max_attempts = config->jobs.max_attempts;
+    job_store = jobs::make_sql_job_store(*database, store_options);
     return {};
   }
 
@@ -72,6 +80,9 @@ struct App::Impl {
     handler = cleanup::make_cleanup_handler(*blobs, options);
     jobs::WorkerPoolOptions pool;
     pool.threads = config->workers.min;
+    pool.max_threads = config->workers.max;
+    pool.target_queue_seconds = config->workers.target_queue_seconds;
+    pool.metrics = &metrics;
     pool.lease_ms = config->jobs.lease_ms;
     pool.heartbeat_ms = std::max<TimeMs>(config->jobs.lease_ms / 3, 50);
     pool.node_id = "node-" + new_request_id().substr(0, 8);
@@ -114,15 +125,62 @@ struct App::Impl {
     return {};
   }
 
+  // Prunes finished jobs past their retention, with their blobs, once a minute.
+  void start_maintenance() {
+    maintenance = std::thread([this] {
+      std::unique_lock lock(maintenance_mutex);
+      while (!maintenance_stop) {
+        lock.unlock();
+        prune_expired_jobs();
+        lock.lock();
+        maintenance_cv.wait_for(lock, std::chrono::minutes(1), [&] { return maintenance_stop; });
+      }
+    });
+  }
+
+  void stop_maintenance() {
+    {
+      std::lock_guard lock(maintenance_mutex);
+      maintenance_stop = true;
+    }
+    maintenance_cv.notify_all();
+    if (maintenance.joinable()) maintenance.join();
+  }
+
+  void prune_expired_jobs() {
+    constexpr int kBatch = 500;
+    constexpr TimeMs kHourMs = 3600 * 1000;
+    const TimeMs now = clock.now_ms();
+    for (;;) {
+      auto ids = job_store->prune(now - config->jobs.retention_hours * kHourMs,
+                                  now - config->jobs.failed_retention_hours * kHourMs, kBatch);
+      if (!ids.ok()) {
+        log::get("jobs")->warn("pruning finished jobs failed: {}", ids.error().message);
+        return;
+      }
+      for (const auto& id : *ids) {
+        for (const auto& key : {cleanup::upload_key(id), cleanup::result_key(id), cleanup::report_key(id),
+                                cleanup::report_md_key(id)}) {
+          (void)blobs->remove(key);  // a blob already gone is fine
+        }
+      }
+      if (!ids->empty()) log::get("jobs")->info("pruned {} finished job(s) past retention", ids->size());
+      if (static_cast<int>(ids->size()) < kBatch) return;
+    }
+  }
+
   // Runs once; a second caller waits until the first has finished draining.
   void drain() { std::call_once(drain_once, [this] { drain_now(); }); }
 
   void drain_now() {
     stopped = true;
     draining = true;
-    log::get("app")->info("draining: no new connections; running jobs get {} s", config->server.drain_seconds);
-    server->stop();
+    // /readyz answers 503 while running jobs finish; uploads are still taken (they wait in the
+    // queue for the next start or another instance). Then HTTP stops.
+    log::get("app")->info("draining: running jobs get {} s; /readyz answers 503", config->server.drain_seconds);
+    stop_maintenance();
     workers->stop(std::chrono::seconds(config->server.drain_seconds));
+    server->stop();
   }
 };
 
@@ -168,6 +226,7 @@ void App::run() {
     stop();
   });
   impl_->workers->start();
+  impl_->start_maintenance();
   impl_->server->run();
   stop();
   log::get("app")->info("stopped");

@@ -55,9 +55,16 @@ http::Response handle_readyz(const ApiDeps& deps, http::Request&) {
 
 http::Response handle_metrics(const ApiDeps& deps, http::Request&) {
   if (!deps.metrics) return http::Response::text(200, "", "text/plain; version=0.0.4; charset=utf-8");
-  if (deps.jobs) {
-    auto depth = deps.jobs->queue_depth();
-    if (depth.ok()) deps.metrics->set("fti_jobs_queue_depth", {{"queue", "all"}}, static_cast<double>(*depth));
+  // Queue depth is read when scraped: exact, and no cost between scrapes.
+  if (deps.jobs && deps.clock) {
+    auto waiting = deps.jobs->waiting_by_queue(deps.clock->now_ms());
+    if (waiting.ok()) {
+      for (auto queue : jobs::kJobTypes) {
+        auto it = waiting->find(std::string(queue));
+        deps.metrics->set("fti_jobs_queue_depth", {{"queue", std::string(queue)}},
+                          static_cast<double>(it == waiting->end() ? 0 : it->second));
+      }
+    }
   }
   return http::Response::text(200, deps.metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -190,12 +190,11 @@ Result<jobs::Job> store_and_enqueue(const ApiDeps& deps, http::Request& req, con
   job.input.bytes = stored->bytes;
   job.input.sha256 = stored->sha256;
   job.input.key = key;
+  std::string idempotency_key = req.header("idempotency-key");
+  if (!idempotency_key.empty()) job.idempotency_key = idempotency_key.substr(0, 255);
   auto created = deps.jobs->enqueue(job, deps.clock->now_ms());
-  if (!created.ok()) {
-    // No job points at the upload, so nothing would ever clean it up.
-    (void)deps.blobs->remove(key);
-    return created.error();
-  }
+  // No job points at the upload when it failed, or when the key named an earlier job.
+  if (!created.ok() || created->id != id) (void)deps.blobs->remove(key);
   return created;
 }
 
@@ -204,9 +203,13 @@ Result<jobs::Job> store_and_enqueue(const ApiDeps& deps, http::Request& req, con
 http::Response handle_create_job(const ApiDeps& deps, http::Request& req) {
   auto params = parse_params(req);
   if (!params.ok()) return http::Response::from_error(params.error());
+  const TimeMs before = deps.clock->now_ms();
   auto job = store_and_enqueue(deps, req, *params);
   // On error the body may be partly unread; the server then closes the connection.
   if (!job.ok()) return http::Response::from_error(job.error());
+  // An Idempotency-Key that names an earlier job answers with that job, and 200.
+  const bool created = job->created_at >= before || req.header("idempotency-key").empty();
+  if (!created) return http::Response::json(200, jobs::job_to_json(*job));
   if (deps.on_enqueued) deps.on_enqueued();
   if (deps.events) deps.events->publish(jobs::job_state_event(*job));
   auto res = http::Response::json(201, jobs::job_to_json(*job));

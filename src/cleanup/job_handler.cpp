@@ -79,6 +79,7 @@ class CleanupHandler final : public jobs::JobHandler {
 
     ChildMessages messages;
     FTI_ASSIGN_OR_RETURN(auto proc, run_child(job, scratch.path, ctx, messages));
+    ctx.record_usage(proc.peak_rss_bytes, proc.cpu_seconds);
     FTI_TRY(outcome(job, proc, messages));
     // A lost lease or a cancel: a newer attempt owns the job's blobs now.
     if (ctx.cancel_requested()) return Error(errc::cancelled, "the job was cancelled or taken over while it ran");

@@ -148,6 +148,8 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(integer("jobs.backoff_base_ms", &Config::jobs, &JobsConfig::backoff_base_ms, 0, 3600000));
     k.push_back(integer("jobs.lease_ms", &Config::jobs, &JobsConfig::lease_ms, 100, 3600000));
     k.push_back(integer("jobs.retention_hours", &Config::jobs, &JobsConfig::retention_hours, 1, 24 * 365));
+    k.push_back(integer("jobs.failed_retention_hours", &Config::jobs, &JobsConfig::failed_retention_hours, 1, 24 * 365));
+    k.push_back(integer("jobs.aging_ms", &Config::jobs, &JobsConfig::aging_ms, 1, 86400000));
     k.push_back(integer("workers.min", &Config::workers, &WorkersConfig::min, 1, 1024));
     k.push_back(integer("workers.max", &Config::workers, &WorkersConfig::max, 1, 1024));
     k.push_back(integer("workers.target_queue_seconds", &Config::workers, &WorkersConfig::target_queue_seconds, 1, 86400));

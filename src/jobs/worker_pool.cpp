@@ -229,7 +229,9 @@ int WorkerPool::claim_round() {
   {
     std::lock_guard lock(mutex_);
     slots = target_workers_ + options_.prefetch;
-    const int held = static_cast<int>(ready_.size()) + running_;
+    // Outcomes not yet recorded count too: a crash re-runs every job still "running" in the
+    // database, so claims must not run ahead of the committer.
+    const int held = static_cast<int>(ready_.size() + outcomes_.size() + committing_) + running_;
     // Claim in batches: wait until at least half the prefetch is free (or nothing is held).
     if (held > 0 && slots - held < std::max(1, options_.prefetch / 2)) return -1;
     room = std::min(slots - held, options_.claim_batch);
@@ -255,13 +257,6 @@ int WorkerPool::claim_round() {
   }
   std::int64_t total_waiting = 0;
   for (const auto& [q, n] : waiting) total_waiting += std::max<std::int64_t>(n, 0);
-  if (options_.metrics) {
-    for (const auto& q : kJobTypes) {
-      auto it = waiting.find(std::string(q));
-      options_.metrics->set("fti_jobs_queue_depth", {{"queue", std::string(q)}},
-                            static_cast<double>(it == waiting.end() ? 0 : it->second));
-    }
-  }
   if (total_waiting == 0) return 0;
 
   // One queue waiting: one claim. Several: each gets its share of the slots. Claims always
@@ -455,18 +450,20 @@ void WorkerPool::committer_loop() {
       commit_cv_.wait(lock, [&] { return committer_stop_ || !outcomes_.empty(); });
       if (outcomes_.empty() && committer_stop_) return;
       batch.swap(outcomes_);
+      committing_ = batch.size();
     }
     const bool retries = std::any_of(batch.begin(), batch.end(), [](const Pending& p) {
       return p.status == JobStatus::retrying || p.status == JobStatus::queued;
     });
     commit(batch);
-    if (retries) {
-      // A retried or released job waits again (due soon): the dispatcher re-plans.
+    {
       std::lock_guard lock(mutex_);
-      ++wake_generation_;
-      waiting_dirty_ = true;
+      committing_ = 0;
+      ++wake_generation_;  // room to claim again
+      // A retried or released job waits again (due soon): the dispatcher re-counts.
+      if (retries) waiting_dirty_ = true;
     }
-    if (retries) dispatch_cv_.notify_one();
+    dispatch_cv_.notify_one();
   }
 }
 

@@ -378,7 +378,7 @@ TEST_CASE("health, readiness and metrics", "[api]") {
   auto metrics = api.call("GET", "/metrics");
   CHECK(metrics.status == 200);
   CHECK(header_of(metrics, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(metrics.body.find("fti_jobs_queue_depth{queue=\"all\"} 1\n") != std::string::npos);
+  CHECK(metrics.body.find("fti_jobs_queue_depth{queue=\"cleanup\"} 1\n") != std::string::npos);
 
   api.draining = true;
   auto draining = api.call("GET", "/readyz");

@@ -43,7 +43,9 @@ struct JobsConfig {
   int max_attempts = 3;
   std::int64_t backoff_base_ms = 2000;
   std::int64_t lease_ms = 30000;
-  int retention_hours = 168;
+  int retention_hours = 168;         // succeeded jobs (and their blobs) are pruned after this
+  int failed_retention_hours = 168;  // failed and cancelled ones after this (a dead-letter view)
+  std::int64_t aging_ms = 60000;     // a priority rank is worth this much waiting time
 };
 
 struct WorkersConfig {

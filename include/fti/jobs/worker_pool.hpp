@@ -132,6 +132,7 @@ class WorkerPool {
   double average_job_seconds_ = 1.0;
   TimeMs next_autoscale_ = 0;
   std::vector<Pending> outcomes_;
+  std::size_t committing_ = 0;  // outcomes the committer is writing now
   std::map<std::string, std::shared_ptr<ActiveJob>> active_;  // claimed until recorded
   bool started_ = false;
   bool stopped_ = false;
