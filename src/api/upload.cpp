@@ -165,7 +165,13 @@ Result<StoredUpload> copy_upload(http::BodyStream& source, storage::BlobWriter& 
   return stored;
 }
 
-Result<jobs::Job> store_and_enqueue(const ApiDeps& deps, http::Request& req, const UploadParams& params) {
+// The job the upload made, or the earlier one its Idempotency-Key names (created false).
+struct Submitted {
+  jobs::Job job;
+  bool created = true;
+};
+
+Result<Submitted> store_and_enqueue(const ApiDeps& deps, http::Request& req, const UploadParams& params) {
   FTI_ASSIGN_OR_RETURN(UploadSource source, open_source(req));
   std::string id = new_job_id(deps.clock->now_ms());
   std::string key = cleanup::upload_key(id);
@@ -195,7 +201,9 @@ Result<jobs::Job> store_and_enqueue(const ApiDeps& deps, http::Request& req, con
   auto created = deps.jobs->enqueue(job, deps.clock->now_ms());
   // No job points at the upload when it failed, or when the key named an earlier job.
   if (!created.ok() || created->id != id) (void)deps.blobs->remove(key);
-  return created;
+  if (!created.ok()) return created.error();
+  const bool is_new = created->id == id;
+  return Submitted{std::move(created).value(), is_new};
 }
 
 }  // namespace
@@ -203,13 +211,12 @@ Result<jobs::Job> store_and_enqueue(const ApiDeps& deps, http::Request& req, con
 http::Response handle_create_job(const ApiDeps& deps, http::Request& req) {
   auto params = parse_params(req);
   if (!params.ok()) return http::Response::from_error(params.error());
-  const TimeMs before = deps.clock->now_ms();
-  auto job = store_and_enqueue(deps, req, *params);
+  auto submitted = store_and_enqueue(deps, req, *params);
   // On error the body may be partly unread; the server then closes the connection.
-  if (!job.ok()) return http::Response::from_error(job.error());
+  if (!submitted.ok()) return http::Response::from_error(submitted.error());
   // An Idempotency-Key that names an earlier job answers with that job, and 200.
-  const bool created = job->created_at >= before || req.header("idempotency-key").empty();
-  if (!created) return http::Response::json(200, jobs::job_to_json(*job));
+  if (!submitted->created) return http::Response::json(200, jobs::job_to_json(submitted->job));
+  const jobs::Job* job = &submitted->job;
   if (deps.on_enqueued) deps.on_enqueued();
   if (deps.events) deps.events->publish(jobs::job_state_event(*job));
   auto res = http::Response::json(201, jobs::job_to_json(*job));

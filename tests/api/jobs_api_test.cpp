@@ -184,6 +184,22 @@ std::string header_of(const http::Response& res, const std::string& name) {
 
 }  // namespace
 
+TEST_CASE("a repeated upload with the same Idempotency-Key returns the first job", "[api]") {
+  Api api;
+  std::string zip = make_zip(api.dir.path());
+  auto first = api.call("POST", "/api/v1/jobs", zip, {{"content-type", "application/zip"}, {"idempotency-key", "k-1"}}, "t1");
+  REQUIRE(first.status == 201);
+  auto again = api.call("POST", "/api/v1/jobs", zip, {{"content-type", "application/zip"}, {"idempotency-key", "k-1"}}, "t1");
+  CHECK(again.status == 200);
+  auto id = parse(first.body).root().get_string("id");
+  CHECK(parse(again.body).root().get_string("id") == id);
+  CHECK(api.enqueued == 1);
+  // The second upload's bytes are not kept: only the first job's upload is stored.
+  CHECK(api.blobs->list("uploads/")->size() == 1);
+  auto other = api.call("POST", "/api/v1/jobs", zip, {{"content-type", "application/zip"}, {"idempotency-key", "k-1"}}, "t2");
+  CHECK(other.status == 201);
+}
+
 TEST_CASE("a raw zip upload is stored, hashed and queued", "[api]") {
   Api api;
   std::string zip = make_zip(api.dir.path());
