@@ -88,7 +88,8 @@ struct App::Impl {
     pool.node_id = "node-" + new_request_id().substr(0, 8);
     observer = std::make_unique<jobs::EventBusObserver>(events, *job_store);
     workers = std::make_unique<jobs::WorkerPool>(*job_store, *handler, clock,
-                                                 jobs::RetryPolicy(config->jobs.backoff_base_ms), pool,
+                                                 // 20% jitter: failures of one burst retry apart.
+                                                 jobs::RetryPolicy(config->jobs.backoff_base_ms, 15 * 60 * 1000, 0.2), pool,
                                                  observer.get());
   }
 

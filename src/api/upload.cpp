@@ -1,6 +1,7 @@
 // POST /api/v1/jobs: streams the upload into the blob store while hashing and counting it,
 // sniffs that it is an archive, then queues the job. The body is never held in memory.
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct UploadParams {
   jobs::Priority priority = jobs::Priority::normal;
   std::string profile;
   std::optional<std::string> filename;
+  std::int64_t delay_seconds = 0;  // a delayed job: not run before now + this
 };
 
 bool is_plain_name(std::string_view s) {
@@ -55,6 +57,14 @@ Result<UploadParams> parse_params(const http::Request& req) {
     p.profile = *profile;
   }
   if (auto filename = req.query_param("filename"); filename && !filename->empty()) p.filename = *filename;
+  if (auto delay = req.query_param("delay_seconds"); delay && !delay->empty()) {
+    char* end = nullptr;
+    long long v = std::strtoll(delay->c_str(), &end, 10);
+    if (*end != '\0' || v < 0 || v > 30LL * 86400) {
+      return Error(errc::bad_request, "delay_seconds must be a whole number from 0 to 2592000 (30 days)");
+    }
+    p.delay_seconds = v;
+  }
   return p;
 }
 
@@ -191,6 +201,7 @@ Result<Submitted> store_and_enqueue(const ApiDeps& deps, http::Request& req, con
   job.priority = params.priority;
   job.profile = params.profile;
   job.max_attempts = deps.config->jobs.max_attempts;
+  if (params.delay_seconds > 0) job.run_at = deps.clock->now_ms() + params.delay_seconds * 1000;
   std::string name = params.filename ? *params.filename : (source.multipart ? source.multipart->filename() : "");
   job.input.filename = clean_filename(name);
   job.input.bytes = stored->bytes;

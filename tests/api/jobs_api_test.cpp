@@ -184,6 +184,14 @@ std::string header_of(const http::Response& res, const std::string& name) {
 
 }  // namespace
 
+TEST_CASE("a delayed upload is not claimable before its time", "[api]") {
+  Api api;
+  REQUIRE(api.upload(make_zip(api.dir.path()), "?delay_seconds=60").status == 201);
+  CHECK(api.job_store->claim("w", 10, api.clock.now_ms(), 1000)->empty());
+  api.clock.advance(60000);
+  CHECK(api.job_store->claim("w", 10, api.clock.now_ms(), 1000)->size() == 1);
+}
+
 TEST_CASE("a repeated upload with the same Idempotency-Key returns the first job", "[api]") {
   Api api;
   std::string zip = make_zip(api.dir.path());
@@ -272,6 +280,7 @@ TEST_CASE("uploads that are refused leave nothing behind", "[api]") {
   }
   SECTION("an unknown priority: 400") {
     CHECK(api.upload(zip, "?priority=urgent").status == 400);
+    CHECK(api.upload(zip, "?delay_seconds=soon").status == 400);
   }
   SECTION("a form without a file field: 400") {
     auto res = api.upload("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--b--\r\n", "",
