@@ -72,10 +72,12 @@ constexpr std::size_t kMaxCachedStatements = 256;
 
 class SqliteConnection final : public Connection {
  public:
-  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  SqliteConnection(sqlite3* db, std::shared_ptr<std::timed_mutex> writer, int busy_timeout_ms)
+      : db_(db), writer_(std::move(writer)), busy_timeout_ms_(busy_timeout_ms) {}
   ~SqliteConnection() override {
     clear_cache();
     sqlite3_close_v2(db_);
+    release_writer();
   }
   SqliteConnection(const SqliteConnection&) = delete;
   SqliteConnection& operator=(const SqliteConnection&) = delete;
@@ -108,17 +110,37 @@ class SqliteConnection final : public Connection {
   }
 
   // IMMEDIATE takes the write lock now, so two writers never deadlock upgrading a read lock.
+  // Writers of this process first queue on an in-process mutex: SQLite's busy handler waits
+  // by sleeping (1, 2, 5... ms), a mutex hands over the moment the last writer commits.
   Status begin(TxMode mode) override {
-    return simple(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN");
+    if (mode == TxMode::read) return simple("BEGIN");
+    if (!writer_->try_lock_for(std::chrono::milliseconds(busy_timeout_ms_))) {
+      return Error(errc::db_busy, "sqlite: another writer held the database too long; retry later");
+    }
+    holds_writer_ = true;
+    Status s = simple("BEGIN IMMEDIATE");
+    if (!s.ok()) release_writer();
+    return s;
   }
-  Status commit() override { return simple("COMMIT"); }
+  Status commit() override {
+    Status s = simple("COMMIT");
+    if (s.ok()) release_writer();  // on failure the caller rolls back, which releases
+    return s;
+  }
   Status rollback() override {
     // Nothing to undo when SQLite already rolled back (e.g. after SQLITE_FULL).
-    if (sqlite3_get_autocommit(db_)) return ok_status();
-    return simple("ROLLBACK");
+    Status s = sqlite3_get_autocommit(db_) ? ok_status() : simple("ROLLBACK");
+    release_writer();
+    return s;
   }
 
  private:
+  void release_writer() {
+    if (!holds_writer_) return;
+    holds_writer_ = false;
+    writer_->unlock();
+  }
+
   void clear_cache() {
     for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
     statements_.clear();
@@ -200,16 +222,20 @@ class SqliteConnection final : public Connection {
   }
 
   sqlite3* db_;
+  std::shared_ptr<std::timed_mutex> writer_;  // shared by the pool's connections
+  int busy_timeout_ms_;
+  bool holds_writer_ = false;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;  // SQL text -> prepared
 };
 
 Result<std::unique_ptr<SqliteConnection>> open_connection(const std::string& path,
-                                                          const OpenOptions& options) {
+                                                          const OpenOptions& options,
+                                                          std::shared_ptr<std::timed_mutex> writer) {
   sqlite3* raw = nullptr;
   // NOMUTEX: a connection is used by one thread at a time (the pool guarantees it).
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  auto conn = std::make_unique<SqliteConnection>(raw);  // closes `raw` even on failure
+  auto conn = std::make_unique<SqliteConnection>(raw, std::move(writer), options.busy_timeout_ms);  // closes `raw` even on failure
   if (rc != SQLITE_OK) {
     Error e = sqlite_error(raw, rc, {});
     e.message = "cannot open database " + path + ": " + e.message;
@@ -234,7 +260,7 @@ class SqliteDatabase final : public Database {
 
   // Opens the first connection now so a bad path fails at start-up, not on first use.
   Status open_first() {
-    FTI_ASSIGN_OR_RETURN(auto conn, open_connection(path_, options_));
+    FTI_ASSIGN_OR_RETURN(auto conn, open_connection(path_, options_, writer_));
     idle_.push_back(std::move(conn));
     open_count_ = 1;
     return ok_status();
@@ -257,7 +283,7 @@ class SqliteDatabase final : public Database {
     }
     ++open_count_;  // reserve the slot, then open without holding the lock
     lock.unlock();
-    auto conn = open_connection(path_, options_);
+    auto conn = open_connection(path_, options_, writer_);
     if (!conn.ok()) {
       give_back_slot();
       return conn.error();
@@ -291,6 +317,7 @@ class SqliteDatabase final : public Database {
   const std::string path_;
   const OpenOptions options_;
   const int pool_size_;
+  const std::shared_ptr<std::timed_mutex> writer_ = std::make_shared<std::timed_mutex>();
   std::mutex mutex_;
   std::condition_variable available_;  // a connection came back or a slot freed up
   std::vector<std::unique_ptr<Connection>> idle_;
