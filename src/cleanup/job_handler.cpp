@@ -140,7 +140,10 @@ class CleanupHandler final : public jobs::JobHandler {
     }
     if (proc.exit_code != 0) {
       if (messages.error) return *messages.error;
-      if (proc.stderr_data.find("bad_alloc") != std::string::npos) {
+      // The loader could not map a library, or an allocation failed: the memory limit.
+      if (proc.stderr_data.find("bad_alloc") != std::string::npos ||
+          proc.stderr_data.find("failed to map segment") != std::string::npos ||
+          proc.stderr_data.find("annot allocate memory") != std::string::npos) {
         return Error(errc::resource_limit, "cleanup ran out of memory (limits.job_memory_bytes)");
       }
       return Error(errc::internal, fmt::format("cleanup exited with status {}: {}", proc.exit_code,

@@ -97,6 +97,13 @@ std::string job_to_json(const Job& job) {
   } else {
     w.null();
   }
+  // What the attempt that finished the job used (its cleanup child process).
+  w.key("usage");
+  if (job.peak_rss_bytes || job.cpu_ms) {
+    w.begin_object().field("peak_rss_bytes", job.peak_rss_bytes).field("cpu_ms", job.cpu_ms).end_object();
+  } else {
+    w.null();
+  }
   const std::string self = "/api/v1/jobs/" + job.id;
   w.key("links").begin_object();
   w.field("self", self);

@@ -41,6 +41,10 @@ TEST_CASE("an uploaded codebase is cleaned end to end over HTTP", "[e2e]") {
   INFO(done << "\n" << server.log());
   REQUIRE(json_string(done, "status") == "succeeded");
 
+  // The cleanup ran in a child process whose peak memory is kept on the job.
+  auto usage = fti::json::Document::parse(done)->root().get("usage");
+  REQUIRE(usage);
+  CHECK(usage->get_int("peak_rss_bytes").value_or(0) > 1 << 20);
   auto result = server.request("GET", "/api/v1/jobs/" + id + "/result");
   REQUIRE(result.status == 200);
   CHECK(result.header("content-type") == "application/zip");
@@ -172,4 +176,22 @@ TEST_CASE("memory does not grow with the upload's size", "[e2e][slow]") {
   CHECK(after - before < 48LL << 20);
   CHECK(json_string(r.body, "status") == "queued");
   fs::remove(dir / "big.bin");
+}
+
+TEST_CASE("a job over its memory limit fails with resource_limit and the server lives on", "[e2e]") {
+#if defined(__SANITIZE_ADDRESS__)
+  WARN("skipped: AddressSanitizer builds run cleanup children without a memory limit");
+  return;
+#endif
+  auto dir = make_temp_dir("memlimit");
+  auto zip = make_messy_zip(dir);
+  Server server(dir / "data", {"FTI_LIMITS_JOB_MEMORY_BYTES=33554432"});
+  auto created = server.upload_file(zip, "application/zip");
+  REQUIRE(created.status == 201);
+  auto done = server.wait_for_job(json_string(created.body, "id"));
+  INFO(done);
+  CHECK(json_string(done, "status") == "failed");
+  CHECK(error_code_of(done) == "resource_limit");
+  CHECK(done.find("\"attempt\":1") != std::string::npos);  // not retried: it would fail again
+  CHECK(server.request("GET", "/healthz").status == 200);
 }
