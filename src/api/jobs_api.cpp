@@ -91,7 +91,13 @@ std::string download_name(const jobs::Job& job) {
 http::Response handle_list_jobs(const ApiDeps& deps, http::Request& req) {
   auto limit = parse_limit(req);
   if (!limit.ok()) return http::Response::from_error(limit.error());
-  auto page = deps.jobs->list(req.tenant, *limit, req.query_param("cursor"));
+  std::string status = req.query_param("status").value_or("");
+  if (!status.empty() && !jobs::parse_status(status)) {
+    return http::Response::problem(400, errc::bad_request,
+                                   "status must be one of queued, running, retrying, succeeded, failed, cancelled");
+  }
+  // ?status=failed is the dead-letter view: failed jobs stay until failed_retention_hours.
+  auto page = deps.jobs->list(req.tenant, *limit, req.query_param("cursor"), status);
   if (!page.ok()) return http::Response::from_error(page.error());
   std::string out = "{\"jobs\":[";
   for (std::size_t i = 0; i < page->jobs.size(); ++i) {

@@ -110,12 +110,14 @@ const std::string kSelectByIdempotencyKey =
 
 const std::string kSelectById = with_columns("SELECT ", " FROM jobs WHERE id = $1");
 
+// $2 is a status filter, '' for all.
 const std::string kListFirst = with_columns(
-    "SELECT ", " FROM jobs WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT $2");
+    "SELECT ", " FROM jobs WHERE tenant = $1 AND ($2 = '' OR status = $2) "
+    "ORDER BY created_at DESC, id DESC LIMIT $3");
 const std::string kListAfter = with_columns(
     "SELECT ",
-    " FROM jobs WHERE tenant = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) "
-    "ORDER BY created_at DESC, id DESC LIMIT $4");
+    " FROM jobs WHERE tenant = $1 AND ($2 = '' OR status = $2) AND "
+    "(created_at < $3 OR (created_at = $3 AND id < $4)) ORDER BY created_at DESC, id DESC LIMIT $5");
 
 // Lost leases: a cancel-requested job ends cancelled, one on its last attempt ends failed,
 // instead of being re-run (or re-run forever); the rest wait again, first in line.
@@ -258,11 +260,11 @@ class SqlJobStore final : public JobStore {
     return found;
   }
 
-  Result<ListPage> list(const std::string& tenant, int limit,
-                        const std::optional<std::string>& cursor) override {
+  Result<ListPage> list(const std::string& tenant, int limit, const std::optional<std::string>& cursor,
+                        const std::string& status) override {
     limit = limit <= 0 ? kDefaultListLimit : std::min(limit, kMaxListLimit);
     // One extra row tells whether another page follows.
-    Params params = {Value(tenant)};
+    Params params = {Value(tenant), Value(status)};
     std::string_view sql = kListFirst;
     if (cursor) {
       FTI_ASSIGN_OR_RETURN(auto after, parse_cursor(*cursor));

@@ -184,6 +184,24 @@ std::string header_of(const http::Response& res, const std::string& name) {
 
 }  // namespace
 
+TEST_CASE("?status= filters the list: failed jobs are the dead-letter view", "[api]") {
+  Api api;
+  std::string zip = make_zip(api.dir.path());
+  auto a = parse(api.upload(zip).body).root().get_string("id").value_or("");
+  api.clock.advance(1);
+  auto b = parse(api.upload(zip).body).root().get_string("id").value_or("");
+  auto claimed = api.job_store->claim("w", 10, api.clock.now_ms(), 1000);
+  REQUIRE(claimed->size() == 2);
+  REQUIRE(*api.job_store->fail(a, 1, jobs::Failure{{"bad_archive", "broken"}, false}, api.clock.now_ms(), 0));
+  auto failed = api.call("GET", "/api/v1/jobs?status=failed");
+  REQUIRE(failed.status == 200);
+  auto items = parse(failed.body).root().get("jobs")->items();
+  REQUIRE(items.size() == 1);
+  CHECK(items.front().get_string("id") == a);
+  CHECK(api.call("GET", "/api/v1/jobs?status=running").body.find(b) != std::string::npos);
+  CHECK(api.call("GET", "/api/v1/jobs?status=lost").status == 400);
+}
+
 TEST_CASE("a delayed upload is not claimable before its time", "[api]") {
   Api api;
   REQUIRE(api.upload(make_zip(api.dir.path()), "?delay_seconds=60").status == 201);

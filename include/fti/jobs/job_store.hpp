@@ -57,8 +57,10 @@ class JobStore {
   virtual Result<Job> enqueue(const NewJob& job, TimeMs now) = 0;
   // A tenant sees only its own jobs; another tenant's id is not_found.
   virtual Result<Job> get(const std::string& id, const std::optional<std::string>& tenant) = 0;
+  // `status` filters (e.g. failed: the dead-letter view); empty lists every status.
   virtual Result<ListPage> list(const std::string& tenant, int limit,
-                                const std::optional<std::string>& cursor) = 0;
+                                const std::optional<std::string>& cursor,
+                                const std::string& status = {}) = 0;
 
   // Claims up to `max` claimable jobs (queued or retrying with run_at <= now, or running
   // with an expired lease), highest priority first, oldest first; each gets attempt + 1 and
