@@ -180,7 +180,7 @@ TEST_CASE("memory does not grow with the upload's size", "[e2e][slow]") {
 
 TEST_CASE("a job over its memory limit fails with resource_limit and the server lives on", "[e2e]") {
 #if defined(__SANITIZE_ADDRESS__)
-  WARN("skipped: AddressSanitizer builds run cleanup children without a memory limit");
+  SUCCEED("skipped: AddressSanitizer builds run cleanup children without a memory limit");
   return;
 #endif
   auto dir = make_temp_dir("memlimit");
