@@ -109,6 +109,7 @@ struct App::Impl {
     deps.metrics = &metrics;
     deps.clock = &clock;
     deps.on_enqueued = [this] { workers->notify(); };
+    deps.on_cancel_requested = [this](const std::string& id) { workers->cancel_local(id); };
     deps.events = &events;
     deps.draining = &draining;
     register_routes(router, deps);

@@ -119,6 +119,9 @@ http::Response handle_cancel_job(const ApiDeps& deps, http::Request& req) {
   // A queued job is cancelled now ("cancelled" ends its streams); a running one only has
   // cancel requested, and its worker publishes the end.
   if (job.ok() && deps.events) deps.events->publish(jobs::job_state_event(*job));
+  if (job.ok() && job->status == jobs::JobStatus::running && deps.on_cancel_requested) {
+    deps.on_cancel_requested(job->id);
+  }
   return job_response(200, job);
 }
 

@@ -136,6 +136,13 @@ void WorkerPool::notify(const std::string& queue) {
   dispatch_cv_.notify_one();
 }
 
+void WorkerPool::cancel_local(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  for (auto& [key, active] : active_) {
+    if (active->id == id) active->cancel_requested = true;
+  }
+}
+
 int WorkerPool::busy_workers() const {
   std::lock_guard lock(mutex_);
   return running_;

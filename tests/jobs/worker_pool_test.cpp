@@ -202,6 +202,29 @@ TEST_CASE("worker pool: cancelling a running job stops its handler and ends it c
   CHECK(handler.runs(job.id) == 1);
 }
 
+TEST_CASE("worker pool: a local cancel reaches the handler without waiting for a heartbeat", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  std::atomic<bool> started{false};
+  CountingHandler handler([&](const Job&, JobContext& context) -> Result<std::string> {
+    started = true;
+    if (!wait_until([&] { return context.cancel_requested(); }, 10s)) return std::string("{}");
+    return Error(errc::cancelled, "stopped on request");
+  });
+  auto options = fast_options(1);
+  options.lease_ms = 60000;
+  options.heartbeat_ms = 20000;  // a heartbeat would come far too late for the deadline below
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(10), options);
+  pool.start();
+  const Job job = f.enqueue();
+  pool.notify();
+  REQUIRE(wait_until([&] { return started.load(); }));
+  REQUIRE(f.store->cancel(job.id, "acme", clock.now_ms()).ok());
+  pool.cancel_local(job.id);
+  CHECK(wait_until([&] { return status_is(f, job.id, JobStatus::cancelled); }, 3s));
+  pool.stop(1s);
+}
+
 TEST_CASE("worker pool: stop releases unfinished jobs without using up an attempt", "[jobs]") {
   JobStoreFixture f;
   SystemClock clock;

@@ -34,6 +34,9 @@ struct ApiDeps {
   ops::Metrics* metrics = nullptr;
   const Clock* clock = nullptr;
   std::function<void()> on_enqueued;    // wakes the worker pool
+  // A running job's cancel was requested: a local worker running it stops now rather than at
+  // its next heartbeat.
+  std::function<void(const std::string& job_id)> on_cancel_requested;
   jobs::EventBus* events = nullptr;     // job events: API changes are published, /events subscribes
   std::atomic<bool>* draining = nullptr;  // /readyz answers 503 while set
 };

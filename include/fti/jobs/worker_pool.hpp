@@ -79,6 +79,9 @@ class WorkerPool {
   void start();
   // Wakes the dispatcher: call after enqueueing (`queue` is the job's type, when known).
   void notify(const std::string& queue = {});
+  // Tells a handler of this pool running job `id` that its cancel was requested (the
+  // heartbeat would say so too, a lease third later).
+  void cancel_local(const std::string& id);
   // Stops claiming; waits up to `grace` for running jobs, then releases the rest back to the
   // queue (without using up an attempt), records every outcome and joins the threads.
   void stop(std::chrono::milliseconds grace);
