@@ -8,8 +8,10 @@
 #include <boost/beast/websocket.hpp>
 
 #include "fixtures.hpp"
+#include "support/ws_client.hpp"
 
 using namespace fti::e2e;
+using fti::testing::WsClient;
 
 namespace {
 
@@ -19,65 +21,6 @@ namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 
 constexpr auto kStepDeadline = std::chrono::seconds(60);
-
-// A WebSocket client whose every step has a deadline: each operation runs asynchronously on
-// the client's own io_context for at most kStepDeadline.
-class WsClient {
- public:
-  explicit WsClient(int port) : ws_(ioc_) {
-    beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().connect(
-        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
-    REQUIRE_FALSE(ec);
-  }
-
-  beast::error_code handshake(const std::string& target) {
-    return wait([&](beast::error_code& ec, bool& done) {
-      ws_.async_handshake(response, "127.0.0.1", target, [&](beast::error_code e) {
-        ec = e;
-        done = true;
-      });
-    });
-  }
-
-  // The next message, or nullopt once the connection has ended (error() says how).
-  std::optional<std::string> read() {
-    beast::flat_buffer buffer;
-    error_ = wait([&](beast::error_code& ec, bool& done) {
-      ws_.async_read(buffer, [&](beast::error_code e, std::size_t) {
-        ec = e;
-        done = true;
-      });
-    });
-    if (error_) return std::nullopt;
-    return beast::buffers_to_string(buffer.data());
-  }
-
-  beast::error_code error() const { return error_; }
-  websocket::close_reason close_reason() const { return ws_.reason(); }
-
-  websocket::response_type response;
-
- private:
-  template <class Start>
-  beast::error_code wait(Start start) {
-    beast::error_code ec;
-    bool done = false;
-    start(ec, done);
-    ioc_.restart();
-    ioc_.run_for(kStepDeadline);
-    if (done) return ec;
-    FAIL_CHECK("the WebSocket operation did not finish in time");
-    beast::get_lowest_layer(ws_).close();
-    ioc_.restart();
-    ioc_.run();
-    return asio::error::timed_out;
-  }
-
-  asio::io_context ioc_;
-  websocket::stream<beast::tcp_stream> ws_;
-  beast::error_code error_;
-};
 
 struct Message {
   std::string type;
@@ -118,7 +61,7 @@ TEST_CASE("a WebSocket subscribes to a job and receives its progress and complet
   auto id = json_string(created.body, "id");
   REQUIRE_FALSE(id.empty());
 
-  WsClient client(port_of(server));
+  WsClient client(static_cast<std::uint16_t>(port_of(server)), kStepDeadline);
   REQUIRE_FALSE(client.handshake("/api/v1/jobs/" + id + "/events"));
   CHECK(client.response.result_int() == 101);
 
@@ -154,7 +97,7 @@ TEST_CASE("a WebSocket subscribes to a job and receives its progress and complet
   CHECK(client.close_reason().code == websocket::close_code::normal);
 
   // A finished job's stream is one message, its final state, then a normal close.
-  WsClient again(port_of(server));
+  WsClient again(static_cast<std::uint16_t>(port_of(server)), kStepDeadline);
   REQUIRE_FALSE(again.handshake("/api/v1/jobs/" + id + "/events"));
   auto only = again.read();
   REQUIRE(only);
@@ -163,7 +106,7 @@ TEST_CASE("a WebSocket subscribes to a job and receives its progress and complet
   CHECK(again.close_reason().code == websocket::close_code::normal);
 
   // An unknown job is refused before the upgrade, with the API's usual 404.
-  WsClient unknown(port_of(server));
+  WsClient unknown(static_cast<std::uint16_t>(port_of(server)), kStepDeadline);
   CHECK(unknown.handshake("/api/v1/jobs/no-such-job/events"));
   CHECK(unknown.response.result_int() == 404);
 

@@ -450,6 +450,12 @@ TEST_CASE("stop() closes idle connections, lets in-flight requests finish, then 
   RawClient busy(s.port());
   REQUIRE(busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
   entered.get_future().wait();
+  // The /fast exchange ends when its write handler runs, which may be just after the client
+  // has read the reply.
+  auto settle = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (s.server->in_flight() != 1 && std::chrono::steady_clock::now() < settle) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   CHECK(s.server->in_flight() == 1);
 
   auto stopped = std::async(std::launch::async, [&] { s.stop_and_join(); });
