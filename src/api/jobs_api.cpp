@@ -86,6 +86,22 @@ std::string download_name(const jobs::Job& job) {
   return stem + "-clean.zip";
 }
 
+// RFC 6266: a plain ASCII fallback for old clients, and the exact name, percent-encoded UTF-8.
+std::string content_disposition(const std::string& name) {
+  std::string ascii;
+  std::string encoded;
+  for (unsigned char c : name) {
+    bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    ascii.push_back(plain ? static_cast<char>(c) : '_');
+    if (std::isalnum(c) || c == '.' || c == '-' || c == '_') {
+      encoded.push_back(static_cast<char>(c));
+    } else {
+      encoded += fmt::format("%{:02X}", c);
+    }
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
 }  // namespace
 
 http::Response handle_list_jobs(const ApiDeps& deps, http::Request& req) {
@@ -137,7 +153,7 @@ http::Response handle_job_result(const ApiDeps& deps, http::Request& req) {
   if (!job.ok()) return http::Response::from_error(job.error());
   auto res = stream_blob(deps, cleanup::result_key(job->id), "application/zip");
   if (res.status == 200) {
-    res.set_header("Content-Disposition", "attachment; filename=\"" + download_name(*job) + "\"");
+    res.set_header("Content-Disposition", content_disposition(download_name(*job)));
   }
   return res;
 }

@@ -151,7 +151,7 @@ Result<StoredUpload> copy_upload(http::BodyStream& source, storage::BlobWriter& 
     if (head.empty()) return Error(errc::bad_request, "the upload is empty; send a .zip, .tar or .tar.gz archive");
     if (!cleanup::looks_like_archive_bytes(head)) {
       return Error(errc::unsupported_media_type,
-                   "the upload is not an archive; send a .zip, .tar, .tar.gz, .tar.bz2 or .tar.xz file");
+                   "the upload is not an archive; send a .zip, .tar, .tar.gz, .tar.bz2, .tar.xz, .tar.zst, .7z or .cpio file");
     }
     return ok_status();
   };

@@ -345,6 +345,13 @@ bool looks_like_archive_bytes(std::string_view head) {
   if (starts_with_bytes(head, "\x1f\x8b"sv)) return true;
   if (starts_with_bytes(head, "BZh"sv)) return true;
   if (starts_with_bytes(head, "\xfd" "7zXZ\x00"sv)) return true;
+  // The rest of what the extractor reads: 7-Zip, zstd, and cpio (ASCII and binary).
+  if (starts_with_bytes(head, "7z\xbc\xaf\x27\x1c"sv)) return true;
+  if (starts_with_bytes(head, "\x28\xb5\x2f\xfd"sv)) return true;
+  if (starts_with_bytes(head, "07070"sv) || starts_with_bytes(head, "\xc7\x71"sv) ||
+      starts_with_bytes(head, "\x71\xc7"sv)) {
+    return true;
+  }
   return head.size() >= 262 && head.substr(257, 5) == "ustar";
 }
 

@@ -395,7 +395,8 @@ TEST_CASE("results and reports answer 409 until the job has succeeded, then stre
   CHECK(result.stream->size() == 15);
   CHECK(read_all(*result.stream) == "PK-result-bytes");
   CHECK(header_of(result, "Content-Type") == "application/zip");
-  CHECK(header_of(result, "Content-Disposition") == "attachment; filename=\"messy-clean.zip\"");
+  CHECK(header_of(result, "Content-Disposition") ==
+        "attachment; filename=\"messy-clean.zip\"; filename*=UTF-8''messy-clean.zip");
 
   auto report = api.call("GET", "/api/v1/jobs/" + id + "/report");
   REQUIRE(report.stream);

@@ -182,6 +182,20 @@ TEST_CASE("empty archives and in-archive hard links are fine", "[cleanup][archiv
   }
 }
 
+TEST_CASE("every format the extractor reads passes the upload sniffer", "[cleanup][archive]") {
+  for (auto format : {Format::zip, Format::tar, Format::tar_gz, Format::tar_zst, Format::sevenzip, Format::cpio}) {
+    INFO("format " << static_cast<int>(format));
+    TempDir dir;
+    const std::filesystem::path archive = dir / "upload";
+    build_archive(archive, format, {Spec("src/a.txt", Spec::file, "hello\n")});
+    CHECK(looks_like_archive(archive));
+    std::filesystem::create_directories(dir / "out");
+    auto r = extract_archive(archive, dir / "out", ExtractLimits{});
+    REQUIRE(r.ok());
+    CHECK(testing::read_file(dir / "out/src/a.txt") == "hello\n");
+  }
+}
+
 TEST_CASE("looks_like_archive sniffs magic bytes", "[cleanup][archive]") {
   using namespace std::string_literals;
   CHECK(looks_like_archive_bytes("PK\x03\x04rest"s));

@@ -74,15 +74,20 @@ struct Spec {
   int perm = 0644;
 };
 
-enum class Format { zip, tar, tar_gz };
+enum class Format { zip, tar, tar_gz, tar_zst, sevenzip, cpio };
 
 inline void build_archive(const fs::path& out, Format format, const std::vector<Spec>& entries) {
   archive* a = archive_write_new();
   if (format == Format::zip) {
     archive_write_set_format_zip(a);
+  } else if (format == Format::sevenzip) {
+    archive_write_set_format_7zip(a);
+  } else if (format == Format::cpio) {
+    archive_write_set_format_cpio_newc(a);
   } else {
     archive_write_set_format_pax_restricted(a);
     if (format == Format::tar_gz) archive_write_add_filter_gzip(a);
+    if (format == Format::tar_zst) archive_write_add_filter_zstd(a);
   }
   if (archive_write_open_filename(a, out.c_str()) != ARCHIVE_OK) {
     throw std::runtime_error(archive_error_string(a));
