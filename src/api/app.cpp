@@ -131,9 +131,14 @@ struct App::Impl {
   void start_maintenance() {
     maintenance = std::thread([this] {
       std::unique_lock lock(maintenance_mutex);
+      TimeMs next_sweep = 0;
       while (!maintenance_stop) {
         lock.unlock();
         prune_expired_jobs();
+        if (clock.now_ms() >= next_sweep) {
+          sweep_orphan_uploads();
+          next_sweep = clock.now_ms() + kSweepEveryMs;
+        }
         lock.lock();
         maintenance_cv.wait_for(lock, std::chrono::minutes(1), [&] { return maintenance_stop; });
       }
@@ -169,6 +174,24 @@ struct App::Impl {
       if (!ids->empty()) log::get("jobs")->info("pruned {} finished job(s) past retention", ids->size());
       if (static_cast<int>(ids->size()) < kBatch) return;
     }
+  }
+
+  // An upload stored just before a crash, whose job was never inserted, belongs to no job:
+  // after an hour (well past any upload in progress) it is deleted.
+  static constexpr TimeMs kSweepEveryMs = 3600 * 1000;
+  void sweep_orphan_uploads() {
+    auto uploads = blobs->list("uploads/");
+    if (!uploads.ok()) return;
+    const TimeMs cutoff = clock.now_ms() - 3600 * 1000;
+    int removed = 0;
+    for (const auto& blob : *uploads) {
+      if (blob.modified_ms > cutoff) continue;
+      const std::string id = blob.key.substr(std::string("uploads/").size());
+      auto job = job_store->get(id, std::nullopt);
+      if (job.ok() || job.error().code != errc::not_found) continue;
+      if (blobs->remove(blob.key).ok()) ++removed;
+    }
+    if (removed > 0) log::get("jobs")->info("removed {} upload(s) that belong to no job", removed);
   }
 
   // Runs once; a second caller waits until the first has finished draining.

@@ -195,3 +195,14 @@ TEST_CASE("a job over its memory limit fails with resource_limit and the server 
   CHECK(done.find("\"attempt\":1") != std::string::npos);  // not retried: it would fail again
   CHECK(server.request("GET", "/healthz").status == 200);
 }
+
+TEST_CASE("uploads that belong to no job are swept once they are an hour old", "[e2e]") {
+  auto dir = make_temp_dir("orphans");
+  auto uploads = dir / "data/blobs/uploads";
+  write_file(uploads / "01OLDORPHAN000000000000000", "left by a crash");
+  write_file(uploads / "01NEWORPHAN000000000000000", "an upload still arriving");
+  REQUIRE(sh("touch -d '2 hours ago' '" + (uploads / "01OLDORPHAN000000000000000").string() + "'") == 0);
+  Server server(dir / "data");
+  CHECK(wait_until([&] { return !fs::exists(uploads / "01OLDORPHAN000000000000000"); }, std::chrono::seconds(10)));
+  CHECK(fs::exists(uploads / "01NEWORPHAN000000000000000"));
+}
