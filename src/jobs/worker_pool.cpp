@@ -233,6 +233,7 @@ int WorkerPool::claim_round() {
   std::map<std::string, int> inflight;
   int room = 0;
   int slots = 0;
+  bool recount = false;
   {
     std::lock_guard lock(mutex_);
     slots = target_workers_ + options_.prefetch;
@@ -246,13 +247,12 @@ int WorkerPool::claim_round() {
     if (waiting_dirty_ || now >= waiting_fresh_until_) {
       waiting_dirty_ = false;
       waiting_fresh_until_ = now + kWaitingCountTtlMs;
-      waiting_.clear();
-      waiting_[""] = -1;  // unknown: refreshed below, outside the lock
+      recount = true;  // below, outside the lock
     }
     waiting = waiting_;
     inflight = inflight_by_queue_;
   }
-  if (waiting.count("") != 0) {
+  if (recount) {
     auto counts = store_.waiting_by_queue(now);
     if (!counts.ok()) {
       logger()->warn("counting waiting jobs failed: {}", counts.error().message);

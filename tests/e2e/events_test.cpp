@@ -15,10 +15,7 @@ using fti::testing::WsClient;
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
-using tcp = asio::ip::tcp;
 
 constexpr auto kStepDeadline = std::chrono::seconds(60);
 

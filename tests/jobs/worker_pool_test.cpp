@@ -181,15 +181,20 @@ TEST_CASE("worker pool: retryable failures stop at max_attempts", "[jobs]") {
   CHECK(handler.runs(job.id) == 3);
 }
 
+// A handler that says it started, then waits for its cancel token and stops on it.
+auto stop_on_cancel(std::atomic<bool>& started) {
+  return [&started](const Job&, JobContext& context) -> Result<std::string> {
+    started = true;
+    if (!wait_until([&] { return context.cancel_requested(); }, 10s)) return std::string("{}");
+    return Error(errc::cancelled, "stopped on request");
+  };
+}
+
 TEST_CASE("worker pool: cancelling a running job stops its handler and ends it cancelled", "[jobs]") {
   JobStoreFixture f;
   SystemClock clock;
   std::atomic<bool> started{false};
-  CountingHandler handler([&](const Job&, JobContext& context) -> Result<std::string> {
-    started = true;
-    if (!wait_until([&] { return context.cancel_requested(); }, 10s)) return std::string("{}");
-    return Error(errc::cancelled, "stopped on request");
-  });
+  CountingHandler handler(stop_on_cancel(started));
   WorkerPool pool(*f.store, handler, clock, RetryPolicy(10), fast_options(1));
   pool.start();
   const Job job = f.enqueue();
@@ -206,11 +211,7 @@ TEST_CASE("worker pool: a local cancel reaches the handler without waiting for a
   JobStoreFixture f;
   SystemClock clock;
   std::atomic<bool> started{false};
-  CountingHandler handler([&](const Job&, JobContext& context) -> Result<std::string> {
-    started = true;
-    if (!wait_until([&] { return context.cancel_requested(); }, 10s)) return std::string("{}");
-    return Error(errc::cancelled, "stopped on request");
-  });
+  CountingHandler handler(stop_on_cancel(started));
   auto options = fast_options(1);
   options.lease_ms = 60000;
   options.heartbeat_ms = 20000;  // a heartbeat would come far too late for the deadline below
