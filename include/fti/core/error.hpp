@@ -29,6 +29,10 @@ inline constexpr std::string_view process_error = "process_error";
 inline constexpr std::string_view internal = "internal";
 inline constexpr std::string_view unavailable = "unavailable";
 inline constexpr std::string_view method_not_allowed = "method_not_allowed";
+// Language models: nothing could answer; the per-job cost cap; mode off or tier forbidden.
+inline constexpr std::string_view llm_unavailable = "llm_unavailable";
+inline constexpr std::string_view llm_budget = "llm_budget";
+inline constexpr std::string_view llm_disabled = "llm_disabled";
 }  // namespace errc
 
 // True for the codes above: the ones a user may see.

@@ -1,0 +1,2 @@
+// Placeholder until the fake LLM server lands.
+int main() { return 0; }
