@@ -13,6 +13,10 @@
 #include "fti/core/config.hpp"
 #include "fti/core/log.hpp"
 #include "fti/jobs/bench.hpp"
+#include "fti/llm/cache.hpp"
+#include "fti/llm/cost.hpp"
+#include "fti/llm/pipe_client.hpp"
+#include "fti/llm/router.hpp"
 
 namespace fs = std::filesystem;
 
@@ -64,6 +68,9 @@ int run_serve(const ServeArgs& args) {
 struct CleanArgs {
   std::string input, output, report, report_md, profile, config_file, progress = "auto", work_dir;
   bool no_llm = false;
+  std::string llm;  // "pipe": ask the server's router over stdout/stdin (a server's child)
+  std::optional<double> llm_threshold;
+  std::optional<std::int64_t> llm_max_files;
   std::optional<std::int64_t> max_files, max_unpacked_bytes, max_file_bytes;
   std::optional<double> max_ratio;
 };
@@ -105,6 +112,27 @@ bool write_text(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+// Who answers the LLM passes: the server's router through the pipe (a server's child), a
+// router of our own built from the configuration (offline), or nobody.
+struct CleanLlm {
+  fti::SystemClock clock;
+  fti::llm::MemoryLlmCache cache;
+  fti::llm::MemoryCostLedger ledger;
+  std::unique_ptr<fti::llm::LlmClient> client;
+};
+
+fti::Status make_clean_llm(const CleanArgs& args, const fti::Config& config, CleanLlm& out) {
+  if (args.no_llm) return {};
+  if (args.llm == "pipe") {
+    out.client = std::make_unique<fti::llm::PipeLlmClient>(stdout, stdin);
+    return {};
+  }
+  if (config.llm.mode == "off") return {};
+  FTI_ASSIGN_OR_RETURN(auto router, fti::llm::make_router(config.llm, out.clock, &out.cache, &out.ledger, nullptr));
+  out.client = std::move(router);
+  return {};
+}
+
 int run_clean(CleanArgs args) {
   if (!fs::exists(args.input)) return usage_error(fmt::format("{} does not exist; give a folder or an archive", args.input));
   auto config = load(args.config_file, {});
@@ -120,6 +148,11 @@ int run_clean(CleanArgs args) {
   options.profile = args.profile;
   options.work_dir = args.work_dir.empty() ? fs::temp_directory_path() : fs::path(args.work_dir);
   options.on_progress = progress_printer(args.progress);
+  CleanLlm llm;
+  if (auto st = make_clean_llm(args, **config, llm); !st.ok()) return usage_error(st.error().message);
+  options.llm.client = llm.client.get();
+  options.llm.confidence_threshold = args.llm_threshold.value_or((*config)->llm.confidence_threshold);
+  options.llm.max_files = args.llm_max_files.value_or((*config)->llm.max_files_per_job);
   if (args.output.empty()) {
     auto stem = fs::path(args.input).filename().string();
     for (auto ext : {".tar.gz", ".tgz", ".zip", ".tar"}) {
@@ -198,6 +231,9 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("--progress", clean.progress, "auto | bar | plain | lines | none")
       ->check(CLI::IsMember({"auto", "bar", "plain", "lines", "none"}));
   clean_cmd->add_option("--work-dir", clean.work_dir, "Scratch folder")->group("");
+  clean_cmd->add_option("--llm", clean.llm)->check(CLI::IsMember({"pipe"}))->group("");
+  clean_cmd->add_option("--llm-threshold", clean.llm_threshold)->group("");
+  clean_cmd->add_option("--llm-max-files", clean.llm_max_files)->group("");
   clean_cmd->add_option("--max-files", clean.max_files)->group("");
   clean_cmd->add_option("--max-unpacked-bytes", clean.max_unpacked_bytes)->group("");
   clean_cmd->add_option("--max-ratio", clean.max_ratio)->group("");

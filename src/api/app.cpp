@@ -22,6 +22,9 @@
 #include "fti/jobs/event_bus.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/jobs/worker_pool.hpp"
+#include "fti/llm/cache.hpp"
+#include "fti/llm/cost.hpp"
+#include "fti/llm/router.hpp"
 #include "fti/ops/metrics.hpp"
 #include "fti/storage/blob_store.hpp"
 
@@ -35,6 +38,9 @@ struct App::Impl {
   std::unique_ptr<storage::BlobStore> blobs;
   std::unique_ptr<db::Database> database;
   std::unique_ptr<jobs::JobStore> job_store;
+  std::unique_ptr<llm::SqlLlmCache> llm_cache;
+  std::unique_ptr<llm::CostLedger> llm_ledger;
+  std::unique_ptr<llm::Router> llm_router;  // the one way to a model, for every job
   std::unique_ptr<jobs::JobHandler> handler;
   jobs::EventBus events;                               // job events for WebSockets
   std::unique_ptr<jobs::EventBusObserver> observer;   // publishes the workers' transitions
@@ -72,11 +78,26 @@ struct App::Impl {
     return {};
   }
 
+  Status build_llm_router() {
+    ops::declare_standard_metrics(metrics);
+    llm_cache = std::make_unique<llm::SqlLlmCache>(*database);
+    llm_ledger = llm::make_sql_cost_ledger(*database);
+    FTI_ASSIGN_OR_RETURN(llm_router, llm::make_router(config->llm, clock, llm_cache.get(), llm_ledger.get(), &metrics));
+    const auto& l = config->llm;
+    log::get("llm")->info("language models: mode {}, {} Ollama instance(s), OpenAI {}, Anthropic {}, cloud {}", l.mode,
+                          l.ollama_urls.size(), l.openai_base_url.empty() ? "off" : "on",
+                          l.anthropic_base_url.empty() ? "off" : "on", l.allow_cloud ? "allowed" : "forbidden");
+    return {};
+  }
+
   void build_workers() {
     cleanup::CleanupHandlerOptions options;
     options.executable = self_executable_path();
     options.work_dir = fs::path(config->server.data_dir) / "work";
     options.limits = config->limits;
+    options.llm = llm_router.get();
+    options.llm_confidence_threshold = config->llm.confidence_threshold;
+    options.llm_max_files = config->llm.max_files_per_job;
     handler = cleanup::make_cleanup_handler(*blobs, options);
     jobs::WorkerPoolOptions pool;
     pool.threads = config->workers.min;
@@ -135,6 +156,7 @@ struct App::Impl {
       while (!maintenance_stop) {
         lock.unlock();
         prune_expired_jobs();
+        prune_llm_cache();
         if (clock.now_ms() >= next_sweep) {
           sweep_orphan_uploads();
           next_sweep = clock.now_ms() + kSweepEveryMs;
@@ -152,6 +174,11 @@ struct App::Impl {
     }
     maintenance_cv.notify_all();
     if (maintenance.joinable()) maintenance.join();
+  }
+
+  void prune_llm_cache() {
+    auto removed = llm_cache->prune(clock.now_ms());
+    if (!removed.ok()) log::get("llm")->warn("pruning the LLM cache failed: {}", removed.error().message);
   }
 
   void prune_expired_jobs() {
@@ -230,6 +257,7 @@ Status App::start() {
   signal(SIGPIPE, SIG_IGN);
 
   FTI_TRY(impl_->open_storage_and_database());
+  FTI_TRY(impl_->build_llm_router());
   impl_->build_workers();
   FTI_TRY(impl_->build_server());
   log::get("app")->info("listening on http://{}:{} (data in {}, database {}, storage {})",

@@ -6,6 +6,7 @@
 
 #include "fti/cleanup/normalize.hpp"
 #include "fti/cleanup/pass.hpp"
+#include "languages.hpp"
 #include "secret_scan.hpp"
 #include "tree_files.hpp"
 
@@ -36,7 +37,9 @@ const std::map<std::string, std::string, std::less<>>& languages_by_extension() 
   return table;
 }
 
-std::string language_of(const std::string& rel) {
+}  // namespace
+
+std::string detail::language_of(const std::string& rel) {
   std::string name = rel.substr(rel.find_last_of('/') + 1);
   if (name == "Makefile" || name == "GNUmakefile" || name == "makefile") return "Makefile";
   if (name == "Dockerfile") return "Dockerfile";
@@ -51,6 +54,8 @@ std::string language_of(const std::string& rel) {
   auto it = table.find(ext);
   return it == table.end() ? std::string() : it->second;
 }
+
+namespace {
 
 bool word_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -101,7 +106,7 @@ class InventoryPass final : public Pass {
 
  private:
   Status inventory_one(Report& report, const detail::TreeFile& f) {
-    std::string language = language_of(f.rel);
+    std::string language = detail::language_of(f.rel);
     if (f.size > kLargeFile) {
       report.findings.push_back(Finding{
           f.rel, 0, "large_file", "large-file", "medium",

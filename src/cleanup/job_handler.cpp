@@ -6,6 +6,7 @@
 #include "fti/core/ids.hpp"
 #include "fti/core/log.hpp"
 #include "fti/core/process.hpp"
+#include "fti/llm/pipe_client.hpp"
 #include "fti/storage/blob_store.hpp"
 
 namespace fti::cleanup {
@@ -111,6 +112,7 @@ class CleanupHandler final : public jobs::JobHandler {
     spec.argv.push_back(fmt::format("--max-unpacked-bytes={}", options_.limits.max_unpacked_bytes));
     spec.argv.push_back(fmt::format("--max-ratio={}", options_.limits.max_ratio));
     spec.argv.push_back(fmt::format("--max-file-bytes={}", options_.limits.max_file_bytes));
+    add_llm_flags(spec.argv);
     spec.inherit_environment = false;  // no credentials reach the process that parses uploads
     spec.working_dir = dir.string();
 #if !defined(__SANITIZE_ADDRESS__)
@@ -123,7 +125,25 @@ class CleanupHandler final : public jobs::JobHandler {
     spec.timeout = std::chrono::seconds(options_.limits.job_timeout_seconds);
     spec.on_stdout_line = [&](const std::string& line) { parse_child_line(line, ctx, messages); };
     spec.should_stop = [&] { return ctx.cancel_requested(); };
+    if (llm_enabled()) {
+      spec.answer_stdout_line = [this, &job](const std::string& line) {
+        return llm::answer_pipe_request(*options_.llm, line, job.id);
+      };
+    }
     return run_process(spec);
+  }
+
+  // The router's mode can change while the server runs (surge mode), so it is read per job.
+  bool llm_enabled() const { return options_.llm && options_.llm->enabled(); }
+
+  void add_llm_flags(std::vector<std::string>& argv) const {
+    if (!llm_enabled()) {
+      argv.push_back("--no-llm");
+      return;
+    }
+    argv.push_back("--llm=pipe");
+    argv.push_back(fmt::format("--llm-threshold={}", options_.llm_confidence_threshold));
+    argv.push_back(fmt::format("--llm-max-files={}", options_.llm_max_files));
   }
 
   static Status outcome(const jobs::Job& job, const ProcessResult& proc, const ChildMessages& messages) {

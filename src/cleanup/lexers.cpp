@@ -1,5 +1,6 @@
 #include "lexers.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace fti::cleanup::detail {
@@ -77,7 +78,15 @@ class Scanner {
     std::size_t nl = s_.find('\n', i_);
     i_ = nl == std::string_view::npos ? s_.size() : nl;
   }
-  void add_span(std::size_t begin, std::size_t end) { out_.spans.push_back({begin, end}); }
+  // A value that spans lines; it is opaque to code scanners too.
+  void add_span(std::size_t begin, std::size_t end) {
+    out_.spans.push_back({begin, end});
+    add_opaque(begin, end);
+  }
+  // A comment or a literal; escapes may step past the end, hence the clamp.
+  void add_opaque(std::size_t begin, std::size_t end) {
+    out_.opaque.push_back({begin, std::min(end, s_.size())});
+  }
   // The literal opened at `begin` never closed: protect to the end and give up.
   void unterminated(std::size_t begin) {
     add_span(begin, s_.size());
@@ -157,12 +166,12 @@ void CLikeLexer::code(bool in_expr, int depth) {
 }
 
 bool CLikeLexer::comment() {
-  if (r_.slash_line_comments && starts(i_, "//")) {
+  std::size_t begin = i_;
+  bool line_comment = (r_.slash_line_comments && starts(i_, "//")) ||
+                      (r_.dash_line_comments && starts(i_, "--"));
+  if (line_comment) {
     skip_to_eol();
-    return true;
-  }
-  if (r_.dash_line_comments && starts(i_, "--")) {
-    skip_to_eol();
+    add_opaque(begin, i_);
     return true;
   }
   if (r_.block_comments && starts(i_, "/*")) {
@@ -173,6 +182,7 @@ bool CLikeLexer::comment() {
 }
 
 void CLikeLexer::block_comment() {
+  std::size_t begin = i_;
   int depth = 0;
   while (i_ < s_.size()) {
     if (starts(i_, "/*") && (depth == 0 || r_.nested_comments)) {
@@ -180,12 +190,13 @@ void CLikeLexer::block_comment() {
       i_ += 2;
     } else if (starts(i_, "*/")) {
       i_ += 2;
-      if (--depth == 0) return;
+      if (--depth == 0) return add_opaque(begin, i_);
     } else {
       ++i_;
     }
   }
   // Comment text is not a value: no span, but a file that ends inside one is suspect.
+  add_opaque(begin, s_.size());
   out_.unterminated = true;
 }
 
@@ -272,15 +283,15 @@ void CLikeLexer::quoted(char quote) {
       i_ += 2;
     } else if (c == quote) {
       ++i_;
-      if (r_.strings_span_lines) add_span(begin, i_);
-      return;
+      return r_.strings_span_lines ? add_span(begin, i_) : add_opaque(begin, i_);
     } else if (c == '\n' && !r_.strings_span_lines) {
-      return;  // an unclosed one-line string ends with its line
+      return add_opaque(begin, i_);  // an unclosed one-line string ends with its line
     } else {
       ++i_;
     }
   }
-  if (r_.strings_span_lines) unterminated(begin);
+  if (r_.strings_span_lines) return unterminated(begin);
+  add_opaque(begin, s_.size());
 }
 
 void CLikeLexer::triple(char quote, std::size_t run) {
@@ -372,8 +383,9 @@ void CLikeLexer::regex() {
     if (c == '[') in_class = true;
     if (c == ']') in_class = false;
     ++i_;
-    if (c == '/' && !in_class) return;
+    if (c == '/' && !in_class) return add_opaque(start, i_);
   }
+  add_opaque(start, s_.size());
 }
 
 class PythonLexer : public Scanner {
@@ -384,7 +396,9 @@ class PythonLexer : public Scanner {
     while (i_ < s_.size()) {
       char c = s_[i_];
       if (c == '#') {
+        std::size_t begin = i_;
         skip_to_eol();
+        add_opaque(begin, i_);
       } else if (c == '"' || c == '\'') {
         string(c);
       } else {
@@ -418,14 +432,15 @@ class PythonLexer : public Scanner {
   }
 
   void single(char quote, bool escapes) {
-    ++i_;
+    std::size_t begin = i_++;
     while (i_ < s_.size() && s_[i_] != '\n') {
       if (s_[i_] == '\\' && escapes) {
         i_ += 2;
         continue;
       }
-      if (s_[i_++] == quote) return;
+      if (s_[i_++] == quote) break;
     }
+    add_opaque(begin, i_);
   }
 
   bool toml_;
@@ -624,6 +639,16 @@ class YamlLexer : public Scanner {
 };
 
 }  // namespace
+
+std::string code_only(Lexer lexer, std::string_view text) {
+  std::string code(text);
+  for (const Span& span : lex(lexer, text).opaque) {
+    for (std::size_t k = span.begin; k < span.end; ++k) {
+      if (code[k] != '\n') code[k] = ' ';
+    }
+  }
+  return code;
+}
 
 LexResult lex(Lexer lexer, std::string_view text) {
   LexResult out;

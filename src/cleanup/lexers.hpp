@@ -3,6 +3,7 @@
 // a value (multi-line string literals, heredocs, YAML block scalars). They do not parse the
 // language; they only track comments and literals well enough not to be fooled by quotes.
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct Span {
 struct LexResult {
   std::vector<Span> spans;    // in order, not overlapping
   bool unterminated = false;  // the text ended inside a literal or comment
+  // Every comment and literal, one line or many (C-like and Python lexers only): what a
+  // scanner looking for code must not read. Spans may nest (a string inside ${...}).
+  std::vector<Span> opaque;
 };
 
 enum class Lexer {
@@ -35,5 +39,9 @@ enum class Lexer {
 };
 
 LexResult lex(Lexer lexer, std::string_view text);
+
+// The text with every opaque byte (comments, literals) turned into a space, newlines kept,
+// so offsets and line numbers still match: code can be scanned without being fooled.
+std::string code_only(Lexer lexer, std::string_view text);
 
 }  // namespace fti::cleanup::detail

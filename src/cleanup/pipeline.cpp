@@ -172,6 +172,10 @@ Status check_accounting(const std::vector<std::string>& inputs,
   for (const auto& f : outputs) out_set.insert(f.rel);
   std::set<std::string> removed;
   for (const auto& r : report.removed) removed.insert(r.path);
+  std::set<std::string> created;  // files a pass added on purpose (a generated README.md)
+  for (const auto& c : report.changed) {
+    if (c.created) created.insert(c.path);
+  }
   std::vector<std::string> vanished;
   std::set<std::string> in_set(inputs.begin(), inputs.end());
   for (const auto& path : inputs) {
@@ -184,7 +188,7 @@ Status check_accounting(const std::vector<std::string>& inputs,
     if (!covered) vanished.push_back(path);
   }
   for (const auto& path : out_set) {
-    if (!in_set.count(path)) vanished.push_back("(new) " + path);
+    if (!in_set.count(path) && !created.count(path)) vanished.push_back("(new) " + path);
   }
   if (vanished.empty()) return ok_status();
   std::string list;
@@ -216,6 +220,27 @@ Status pack_atomically(const fs::path& tree, const fs::path& out_zip) {
   }
   if (!packed.ok()) ::unlink(tmp.c_str());
   return packed;
+}
+
+// The share of the progress bar the running pass owns, for passes that report within it.
+struct PassPercent {
+  int from = 0;
+  int to = 0;
+};
+
+LlmPassOptions llm_options_for(const PipelineOptions& options, const fs::path& scratch,
+                               const PassPercent& pass_percent) {
+  LlmPassOptions llm = options.llm;
+  llm.scratch_dir = scratch / "verify";  // syntax checks run outside the tree
+  llm.cancelled = options.cancelled;
+  if (options.on_progress) {
+    llm.on_progress = [&options, &pass_percent](std::int64_t done, std::int64_t total) {
+      if (total <= 0) return;
+      int span = pass_percent.to - pass_percent.from;
+      options.on_progress(pass_percent.from + static_cast<int>(span * done / total), "llm");
+    };
+  }
+  return llm;
 }
 
 class Run {
@@ -262,9 +287,12 @@ Result<PipelineOutput> run_pipeline(const fs::path& input, const fs::path& out_z
   }
 
   PassContext ctx{tree, report, [](const std::string& rel) { return detail::in_git_dir(rel); }};
-  std::vector<std::unique_ptr<Pass>> passes = default_passes();
+  PassPercent pass_percent;
+  std::vector<std::unique_ptr<Pass>> passes =
+      default_passes(llm_options_for(options, scratch->path(), pass_percent));
   for (std::size_t k = 0; k < passes.size(); ++k) {
     int percent = 10 + static_cast<int>(80 * k / passes.size());
+    pass_percent = {percent, 10 + static_cast<int>(80 * (k + 1) / passes.size())};
     FTI_TRY(run.stage(percent, passes[k]->stage()));
     Stopwatch pass_sw;
     FTI_TRY(passes[k]->run(ctx));

@@ -39,6 +39,7 @@ void write_changed(json::Writer& w, const std::vector<ChangedEntry>& changed) {
     for (const auto& p : c.passes) w.value(p);
     w.end_array();
     w.field("lines_added", c.lines_added).field("lines_removed", c.lines_removed);
+    w.field("created", c.created);
     w.end_object();
   }
   w.end_array();
@@ -55,14 +56,39 @@ void write_findings(json::Writer& w, const std::vector<Finding>& findings) {
   w.end_array();
 }
 
-// The LLM room is not wired into the pipeline yet: every file is reported as skipped.
-void write_llm(json::Writer& w, std::int64_t files) {
+constexpr std::size_t kMaxSkippedPaths = 100;  // per reason; `files` still counts them all
+
+void write_provider(json::Writer& w, const std::string& name, const LlmProviderUsage& u) {
+  w.key(name).begin_object();
+  w.field("calls", u.calls).field("tokens_in", u.tokens_in).field("tokens_out", u.tokens_out);
+  w.field("cost_usd", u.cost_usd);
+  w.end_object();
+}
+
+// Always present with the three providers, zeros when unused, so readers need no guards.
+void write_llm(json::Writer& w, const LlmUsage& llm) {
   w.key("llm").begin_object();
-  w.field("calls", 0).field("cached", 0).field("tokens_in", 0).field("tokens_out", 0);
-  w.field("cost_usd", 0.0);
-  w.key("by_provider").begin_object().end_object();
+  w.field("calls", llm.calls).field("cached", llm.cached);
+  w.field("tokens_in", llm.tokens_in).field("tokens_out", llm.tokens_out);
+  w.field("cost_usd", llm.cost_usd);
+  w.field("failed_calls", llm.failed_calls).field("escalations", llm.escalations);
+  w.key("by_provider").begin_object();
+  for (const char* name : {"ollama", "openai", "anthropic"}) {
+    auto it = llm.by_provider.find(name);
+    write_provider(w, name, it == llm.by_provider.end() ? LlmProviderUsage{} : it->second);
+  }
+  for (const auto& [name, usage] : llm.by_provider) {
+    if (name != "ollama" && name != "openai" && name != "anthropic") write_provider(w, name, usage);
+  }
+  w.end_object();
   w.key("skipped").begin_array();
-  w.begin_object().field("reason", "llm.mode is off").field("files", files).end_object();
+  for (const auto& skip : llm.skipped) {
+    w.begin_object().field("reason", skip.reason);
+    w.field("files", static_cast<std::int64_t>(skip.paths.size()));
+    w.key("paths").begin_array();
+    for (std::size_t k = 0; k < skip.paths.size() && k < kMaxSkippedPaths; ++k) w.value(skip.paths[k]);
+    w.end_array().end_object();
+  }
   w.end_array();
   w.end_object();
 }
@@ -98,6 +124,38 @@ std::string human_bytes(std::int64_t n) {
   return buf;
 }
 
+std::string skipped_examples(const std::vector<std::string>& paths) {
+  std::string out;
+  for (std::size_t k = 0; k < paths.size() && k < 3; ++k) out += (k ? ", `" : "`") + cell(paths[k]) + "`";
+  if (paths.size() > 3) out += ", ...";
+  return out;
+}
+
+std::string llm_markdown(const LlmUsage& llm) {
+  std::string md = fmt::format(
+      "## LLM\n\n{} calls ({} cached, {} failed), {} tokens in, {} tokens out, ${:.4f}; {} "
+      "escalated to a cloud model.\n\n",
+      llm.calls, llm.cached, llm.failed_calls, llm.tokens_in, llm.tokens_out, llm.cost_usd,
+      llm.escalations);
+  if (!llm.by_provider.empty()) {
+    md += "| provider | calls | tokens in | tokens out | cost (USD) |\n|---|---:|---:|---:|---:|\n";
+    for (const auto& [name, u] : llm.by_provider) {
+      md += fmt::format("| {} | {} | {} | {} | {:.4f} |\n", cell(name), u.calls, u.tokens_in,
+                        u.tokens_out, u.cost_usd);
+    }
+    md += "\n";
+  }
+  if (!llm.skipped.empty()) {
+    md += "| left as they were because | files | e.g. |\n|---|---:|---|\n";
+    for (const auto& s : llm.skipped) {
+      md += "| " + cell(s.reason) + " | " + std::to_string(s.paths.size()) + " | " +
+            skipped_examples(s.paths) + " |\n";
+    }
+    md += "\n";
+  }
+  return md;
+}
+
 }  // namespace
 
 void Report::record_change(const std::string& path, const std::string& pass, std::int64_t added,
@@ -114,6 +172,31 @@ void Report::record_change(const std::string& path, const std::string& pass, std
   }
   it->lines_added += added;
   it->lines_removed += removed_lines;
+}
+
+void Report::record_created(const std::string& path, const std::string& pass, std::int64_t lines) {
+  changed.push_back(ChangedEntry{path, {pass}, lines, 0, true});
+}
+
+void LlmUsage::record_answer(const std::string& provider, std::int64_t in, std::int64_t out,
+                             double cost, bool from_cache) {
+  ++calls;
+  if (from_cache) ++cached;
+  tokens_in += in;
+  tokens_out += out;
+  cost_usd += cost;
+  LlmProviderUsage& p = by_provider[provider.empty() ? "unknown" : provider];
+  ++p.calls;
+  p.tokens_in += in;
+  p.tokens_out += out;
+  p.cost_usd += cost;
+}
+
+void LlmUsage::skip(const std::string& reason, const std::string& path) {
+  auto it = std::find_if(skipped.begin(), skipped.end(),
+                         [&](const LlmSkip& s) { return s.reason == reason; });
+  if (it == skipped.end()) it = skipped.insert(skipped.end(), LlmSkip{reason, {}});
+  if (!path.empty()) it->paths.push_back(path);
 }
 
 std::int64_t Report::files_removed() const {
@@ -144,7 +227,7 @@ std::string Report::to_json() const {
   write_removed(w, removed);
   write_changed(w, changed);
   write_findings(w, findings);
-  write_llm(w, files_out);
+  write_llm(w, llm);
   w.key("notes").begin_array();
   for (const auto& n : notes) w.value(n);
   w.end_array();
@@ -179,7 +262,8 @@ std::string Report::to_markdown() const {
     for (const auto& c : changed) {
       std::string passes;
       for (const auto& p : c.passes) passes += (passes.empty() ? "" : ", ") + p;
-      md += "| `" + cell(c.path) + "` | " + cell(passes) + " | " + std::to_string(c.lines_added) +
+      md += "| `" + cell(c.path) + "`" + (c.created ? " (new)" : "") + " | " + cell(passes) + " | " +
+            std::to_string(c.lines_added) +
             " | " + std::to_string(c.lines_removed) + " |\n";
     }
     md += "\n";
@@ -192,6 +276,7 @@ std::string Report::to_markdown() const {
     }
     md += "\n";
   }
+  if (llm.used()) md += llm_markdown(llm);
   if (!notes.empty()) {
     md += "## Notes\n\n";
     for (const auto& n : notes) md += "- " + cell(n) + "\n";

@@ -1,5 +1,6 @@
 // The secrets pass: finds credentials committed by mistake. Scanning is hand-written (one
 // pass per line, no regex engine) and messages show only a masked form of what was found.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,8 @@ std::size_t find_ci(std::string_view hay, std::string_view needle, std::size_t f
 struct Hit {
   std::string rule;
   std::string message;
+  std::size_t begin = 0;  // the secret's bytes in the line; empty for an armour line
+  std::size_t end = 0;
 };
 
 class LineScanner {
@@ -75,8 +78,10 @@ class LineScanner {
          pos = line_.find(prefix, pos + 1)) {
       if (!boundary_before(pos, is_upper_or_digit)) continue;
       if (run_length(line_, pos + 4, is_upper_or_digit) != 16) continue;
-      hits_.push_back({"aws-access-key-id", "AWS access key id " + mask(line_.substr(pos, 20)) +
-                                                ": rotate it and load it from the environment"});
+      hits_.push_back({"aws-access-key-id",
+                       "AWS access key id " + mask(line_.substr(pos, 20)) +
+                           ": rotate it and load it from the environment",
+                       pos, pos + 20});
     }
   }
 
@@ -94,7 +99,8 @@ class LineScanner {
       skip(":= \t\"'");
       if (run_length(line_, i, is_base64) != 40) continue;
       hits_.push_back({"aws-secret-access-key",
-                       "AWS secret access key " + mask(line_.substr(i, 40)) + ": rotate it"});
+                       "AWS secret access key " + mask(line_.substr(i, 40)) + ": rotate it", i,
+                       i + 40});
     }
   }
 
@@ -105,8 +111,9 @@ class LineScanner {
     if (end == std::string_view::npos) return;
     // The armour line names the key type and holds no secret material.
     std::string_view armour = line_.substr(begin, end + 16 - begin);
-    hits_.push_back({"private-key", "private key block (" + std::string(armour) +
-                                        "): remove it and rotate the key"});
+    hits_.push_back({"private-key",
+                     "private key block (" + std::string(armour) + "): remove it and rotate the key",
+                     begin, begin});
   }
 
   void github_tokens(std::string_view prefix) {
@@ -115,7 +122,8 @@ class LineScanner {
       if (!boundary_before(pos, is_alnum)) continue;
       std::size_t n = run_length(line_, pos + 4, is_alnum);
       if (n != 36) continue;
-      hits_.push_back({"github-token", "GitHub token " + mask(line_.substr(pos, 40)) + ": revoke it"});
+      hits_.push_back(
+          {"github-token", "GitHub token " + mask(line_.substr(pos, 40)) + ": revoke it", pos, pos + 40});
     }
   }
 
@@ -129,8 +137,10 @@ class LineScanner {
       std::size_t n = run_length(line_, pos + 5, is_slack_char);
       if (n < 10) continue;
       std::string_view token = line_.substr(pos, 5 + n);
-      hits_.push_back({"slack-token", "Slack token " + std::string(token.substr(0, 5)) +
-                                          std::string(token.size() - 5, '*') + ": revoke it"});
+      hits_.push_back({"slack-token",
+                       "Slack token " + std::string(token.substr(0, 5)) +
+                           std::string(token.size() - 5, '*') + ": revoke it",
+                       pos, pos + token.size()});
     }
   }
 
@@ -174,7 +184,60 @@ class SecretsPass final : public Pass {
 }  // namespace
 
 namespace detail {
+
 bool line_has_secret(std::string_view line) { return !LineScanner(line).scan().empty(); }
+
+std::vector<SecretSpan> secret_spans(std::string_view line) {
+  std::vector<SecretSpan> spans;
+  for (Hit& hit : LineScanner(line).scan()) {
+    if (hit.end > hit.begin) spans.push_back({hit.begin, hit.end, std::move(hit.rule)});
+  }
+  return spans;
+}
+
+namespace {
+
+// From a "-----BEGIN ... PRIVATE KEY-----" armour through its END armour (or the end of the
+// text when it has none): the key material sits between them, on lines of its own or in
+// one string with \n escapes.
+void private_key_blocks(std::string_view text, std::vector<SecretSpan>& spans) {
+  static constexpr std::string_view kTail = "PRIVATE KEY-----";
+  for (std::size_t begin = text.find("-----BEGIN "); begin != std::string_view::npos;
+       begin = text.find("-----BEGIN ", begin + 1)) {
+    std::size_t eol = text.find('\n', begin);
+    std::size_t head = text.find(kTail, begin);
+    if (head == std::string_view::npos) return;
+    if (eol != std::string_view::npos && head > eol) continue;  // not a private key armour
+    std::size_t end = text.size();
+    std::size_t end_armour = text.find("-----END ", head);
+    if (end_armour != std::string_view::npos) {
+      std::size_t tail = text.find(kTail, end_armour);
+      if (tail != std::string_view::npos) end = tail + kTail.size();
+    }
+    spans.push_back({begin, end, "private-key"});
+    begin = end - 1;
+  }
+}
+
+}  // namespace
+
+std::vector<SecretSpan> secret_spans_in_text(std::string_view text) {
+  std::vector<SecretSpan> spans;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    std::size_t end = nl == std::string_view::npos ? text.size() : nl;
+    for (SecretSpan& s : secret_spans(text.substr(start, end - start))) {
+      spans.push_back({start + s.begin, start + s.end, std::move(s.rule)});
+    }
+    start = end + 1;
+  }
+  private_key_blocks(text, spans);
+  std::sort(spans.begin(), spans.end(),
+            [](const SecretSpan& a, const SecretSpan& b) { return a.begin < b.begin; });
+  return spans;
+}
+
 }  // namespace detail
 
 std::unique_ptr<Pass> make_secrets_pass() { return std::make_unique<SecretsPass>(); }

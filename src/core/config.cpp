@@ -112,6 +112,21 @@ KeySpec real(std::string name, Section Config::*section, double Section::*field,
 }
 
 template <class Section>
+KeySpec boolean(std::string name, Section Config::*section, bool Section::*field) {
+  return {std::move(name), [=](Config& c, const RawValue& v) -> std::optional<std::string> {
+            std::optional<bool> b;
+            if (auto* x = std::get_if<bool>(&v)) b = *x;
+            if (auto* t = std::get_if<std::string>(&v)) {
+              if (*t == "true" || *t == "1") b = true;
+              if (*t == "false" || *t == "0") b = false;
+            }
+            if (!b) return fmt::format("expected true or false, got {}", describe(v));
+            (c.*section).*field = *b;
+            return std::nullopt;
+          }};
+}
+
+template <class Section>
 KeySpec list(std::string name, Section Config::*section, std::vector<std::string> Section::*field) {
   return {std::move(name), [=](Config& c, const RawValue& v) -> std::optional<std::string> {
             if (auto* l = std::get_if<std::vector<std::string>>(&v)) {
@@ -171,6 +186,14 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(str("llm.anthropic_model", &Config::llm, &LlmConfig::anthropic_model));
     k.push_back(integer("llm.cache_ttl_seconds", &Config::llm, &LlmConfig::cache_ttl_seconds, 0, 365 * 86400));
     k.push_back(real("llm.max_cost_per_job_usd", &Config::llm, &LlmConfig::max_cost_per_job_usd, 0.0, 1e6));
+    k.push_back(boolean("llm.allow_cloud", &Config::llm, &LlmConfig::allow_cloud));
+    k.push_back(list("llm.prices", &Config::llm, &LlmConfig::prices));
+    k.push_back(integer("llm.connect_timeout_ms", &Config::llm, &LlmConfig::connect_timeout_ms, 1, 600000));
+    k.push_back(integer("llm.first_byte_timeout_ms", &Config::llm, &LlmConfig::first_byte_timeout_ms, 1, 3600000));
+    k.push_back(integer("llm.request_timeout_seconds", &Config::llm, &LlmConfig::request_timeout_seconds, 1, 3600));
+    k.push_back(integer("llm.max_retries", &Config::llm, &LlmConfig::max_retries, 0, 10));
+    k.push_back(integer("llm.cooldown_seconds", &Config::llm, &LlmConfig::cooldown_seconds, 0, 86400));
+    k.push_back(integer("llm.max_files_per_job", &Config::llm, &LlmConfig::max_files_per_job, 0, 100000));
     k.push_back(str("log.level", &Config::log, &LogConfig::level, {"trace", "debug", "info", "warn", "error", "off"}));
     k.push_back(str("log.format", &Config::log, &LogConfig::format, {"text", "json"}));
     return k;

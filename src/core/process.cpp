@@ -153,8 +153,20 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
 
   ProcessResult result;
   std::string line_buffer;
+  // What is still to be written to the child's stdin: stdin_data, then any replies.
+  std::string to_stdin = spec.stdin_data;
   std::size_t stdin_written = 0;
-  if (spec.stdin_data.empty()) in.close_write();
+  const bool duplex = static_cast<bool>(spec.answer_stdout_line);
+  auto on_line = [&](const std::string& line) {
+    if (spec.on_stdout_line) spec.on_stdout_line(line);
+    if (!duplex) return;
+    if (auto reply = spec.answer_stdout_line(line)) {
+      to_stdin += *reply;
+      to_stdin += '\n';
+    }
+  };
+  const bool want_lines = spec.on_stdout_line || duplex;
+  if (to_stdin.empty() && !duplex) in.close_write();
   auto deadline = std::chrono::steady_clock::now() + spec.timeout;
   bool out_open = true, err_open = true;
 
@@ -172,22 +184,26 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
     int n = 0;
     if (out_open) fds[n++] = {out.fds[0], POLLIN, 0};
     if (err_open) fds[n++] = {err.fds[0], POLLIN, 0};
-    if (in.fds[1] >= 0) fds[n++] = {in.fds[1], POLLOUT, 0};
+    if (in.fds[1] >= 0 && stdin_written < to_stdin.size()) fds[n++] = {in.fds[1], POLLOUT, 0};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
     int wait_ms = static_cast<int>(std::min<long long>(left, 100));  // 100 ms: cancel checks
     if (::poll(fds, static_cast<nfds_t>(n), wait_ms) < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       if (!fds[i].revents) continue;
       if (fds[i].fd == out.fds[0]) {
-        out_open = drain(out.fds[0], result.stdout_data, spec.max_output_bytes, &line_buffer, spec.on_stdout_line);
+        out_open = drain(out.fds[0], result.stdout_data, spec.max_output_bytes, want_lines ? &line_buffer : nullptr,
+                         on_line);
       } else if (fds[i].fd == err.fds[0]) {
         err_open = drain(err.fds[0], result.stderr_data, spec.max_output_bytes, nullptr, nullptr);
       } else {
-        ssize_t w = ::write(in.fds[1], spec.stdin_data.data() + stdin_written,
-                            spec.stdin_data.size() - stdin_written);
+        ssize_t w = ::write(in.fds[1], to_stdin.data() + stdin_written, to_stdin.size() - stdin_written);
         if (w > 0) stdin_written += static_cast<std::size_t>(w);
-        if (w < 0 && errno != EAGAIN && errno != EINTR) stdin_written = spec.stdin_data.size();
-        if (stdin_written >= spec.stdin_data.size()) in.close_write();
+        bool broken = w < 0 && errno != EAGAIN && errno != EINTR;
+        if (broken || (stdin_written >= to_stdin.size() && !duplex)) in.close_write();
+        if (stdin_written >= to_stdin.size()) {  // a long-lived duplex channel must not grow
+          to_stdin.clear();
+          stdin_written = 0;
+        }
       }
     }
   }

@@ -71,6 +71,29 @@ CREATE INDEX jobs_finished_idx ON jobs (finished_at) WHERE status IN ('succeeded
 CREATE UNIQUE INDEX jobs_idempotency_idx ON jobs (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL;
 )sql";
 
+// Language models: the answer cache and the cost ledger (cost in nano-USD, an integer, so
+// one column type serves both drivers and sums are exact).
+constexpr const char* kLlm = R"sql(
+CREATE TABLE llm_cache (
+  key        TEXT PRIMARY KEY,
+  answer     TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX llm_cache_expiry_idx ON llm_cache (expires_at);
+CREATE TABLE llm_costs (
+  job_id     TEXT NOT NULL,
+  provider   TEXT NOT NULL,
+  model      TEXT NOT NULL,
+  tokens_in  BIGINT NOT NULL,
+  tokens_out BIGINT NOT NULL,
+  cost_nusd  BIGINT NOT NULL,
+  at         BIGINT NOT NULL
+);
+CREATE INDEX llm_costs_job_idx ON llm_costs (job_id);
+CREATE INDEX llm_costs_at_idx ON llm_costs (at);
+)sql";
+
 constexpr const char* kCreateMigrationsTable = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version    INTEGER PRIMARY KEY,
@@ -105,6 +128,7 @@ const std::vector<Migration>& all_migrations() {
   static const std::vector<Migration> migrations = {
       {1, "jobs and api_keys", kCreateJobs, ""},
       {2, "engine: partitions, aging, idempotency", kEngine, ""},
+      {3, "llm cache and cost ledger", kLlm, ""},
   };
   return migrations;
 }

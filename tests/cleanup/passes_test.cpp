@@ -187,7 +187,8 @@ TEST_CASE("default passes run in order", "[cleanup][passes]") {
   auto passes = default_passes();
   std::vector<std::string> names;
   for (const auto& p : passes) names.push_back(p->name());
-  CHECK(names == std::vector<std::string>{"junk", "normalize", "secrets", "inventory"});
+  CHECK(names == std::vector<std::string>{"junk", "normalize", "secrets", "llm-rewrite", "llm-readme",
+                                          "inventory"});
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "cleanup_test_util.hpp"
+#include "fakes/fake_llm_client.hpp"
 #include "fti/core/json.hpp"
 
 namespace fti::cleanup {
@@ -161,6 +162,57 @@ TEST_CASE("pipeline reports a missing input and a non-archive", "[cleanup][pipel
   auto text = run_pipeline(dir / "notes.txt", dir / "out.zip", run.options);
   REQUIRE_FALSE(text.ok());
   CHECK(text.error().code == "bad_archive");
+}
+
+TEST_CASE("pipeline without a model notes once that the LLM is off", "[cleanup][pipeline][llm]") {
+  TempDir dir;
+  make_messy_project(dir / "project");
+  Run run(dir / "work");
+  auto result = run_pipeline(dir / "project", dir / "out.zip", run.options);
+  REQUIRE(result.ok());
+  const LlmUsage& llm = result->report.llm;
+  REQUIRE(llm.skipped.size() == 1);
+  CHECK(llm.skipped[0].reason == "llm off");
+  // app-link.py is a symlink: not a file a model would rewrite.
+  CHECK(llm.skipped[0].paths == std::vector<std::string>{"src/app.py", "src/util.js"});
+  CHECK(llm.calls == 0);
+}
+
+TEST_CASE("pipeline with a model rewrites files and ships a generated README", "[cleanup][pipeline][llm]") {
+  TempDir dir;
+  write_file(dir / "project/calc.py", "import os\n\n\ndef total(items):\n    t = 0\n    for i in items:\n        t += i\n    return t   \n");
+  const std::string clean = "def total(items):\n    return sum(items)\n";
+  const std::string readme = "# Calc\n\nSums numbers. Run `python3 calc.py`.\n";
+  fakes::FakeLlmClient client;
+  client.script(llm::Tier::local, fakes::FakeLlmClient::Reply::answer(clean + "\n"), "rewrite");
+  client.script(llm::Tier::local, fakes::FakeLlmClient::Reply::answer(readme), "readme");
+  client.script(llm::Tier::local, fakes::FakeLlmClient::Reply::answer("- Add a tests/ folder\n"), "structure");
+  Run run(dir / "work");
+  run.options.llm.client = &client;
+  run.options.llm.min_size_ratio = 0.2;
+  auto result = run_pipeline(dir / "project", dir / "out.zip", run.options);
+  REQUIRE(result.ok());
+
+  fs::create_directory(dir / "out");
+  REQUIRE(extract_archive(dir / "out.zip", dir / "out", {}).ok());
+  CHECK(testing::read_file(dir / "out/README.md") == readme);
+  CHECK(testing::read_file(dir / "out/calc.py") == clean);
+  check_accounted(files_only(dir / "project"), files_only(dir / "out"), result->report.to_json());
+  const Report& report = result->report;
+  CHECK(report.files_out == 2);
+  REQUIRE(report.changed.size() == 2);
+  CHECK(report.changed[0].passes == std::vector<std::string>{"normalize", "llm-rewrite"});
+  CHECK(report.changed[1].path == "README.md");
+  CHECK(report.changed[1].created);
+  CHECK(report.languages.at("Markdown").files == 1);  // the inventory sees the shipped tree
+  CHECK(report.llm.calls == 3);
+  CHECK(report.llm.skipped.empty());
+  bool llm_progress = false;
+  for (const auto& [percent, stage] : run.progress) llm_progress |= stage == "llm";
+  CHECK(llm_progress);
+  CHECK(std::is_sorted(run.progress.begin(), run.progress.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; }));
+  CHECK(fs::is_empty(dir / "work"));  // the verifier's scratch copies went with the job
 }
 
 }  // namespace

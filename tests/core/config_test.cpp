@@ -115,5 +115,8 @@ TEST_CASE("config/default.toml parses and matches the built-in defaults", "[core
   CHECK((*from_file)->server.max_upload_bytes == (*built_in)->server.max_upload_bytes);
   CHECK((*from_file)->limits.max_unpacked_bytes == (*built_in)->limits.max_unpacked_bytes);
   CHECK((*from_file)->llm.openai_models == (*built_in)->llm.openai_models);
+  CHECK((*from_file)->llm.allow_cloud == (*built_in)->llm.allow_cloud);
+  CHECK((*from_file)->llm.max_retries == (*built_in)->llm.max_retries);
+  CHECK((*from_file)->llm.cooldown_seconds == (*built_in)->llm.cooldown_seconds);
   CHECK((*from_file)->database_url() == (*built_in)->database_url());
 }

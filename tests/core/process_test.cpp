@@ -33,6 +33,25 @@ TEST_CASE("stdin is fed and stdout lines are reported as they come", "[core][pro
   CHECK(lines == std::vector<std::string>{"one", "two", "three"});
 }
 
+TEST_CASE("a child can ask questions on stdout and read the answers on stdin", "[core][process]") {
+  ProcessSpec spec;
+  // Two requests, each waiting for its reply before going on; then plain output.
+  spec.argv = {"sh", "-c", "echo 'ask 2+2'; read a; echo 'ask 3*3'; read b; echo \"got $a and $b\""};
+  spec.timeout = std::chrono::seconds(10);
+  std::vector<std::string> asked;
+  spec.answer_stdout_line = [&](const std::string& line) -> std::optional<std::string> {
+    if (line.rfind("ask ", 0) != 0) return std::nullopt;
+    asked.push_back(line.substr(4));
+    return line == "ask 2+2" ? "4" : "9";
+  };
+  auto r = run_process(spec);
+  REQUIRE(r.ok());
+  CHECK(r->exit_code == 0);
+  CHECK_FALSE(r->timed_out);
+  CHECK(asked == std::vector<std::string>{"2+2", "3*3"});
+  CHECK(r->stdout_data.find("got 4 and 9") != std::string::npos);
+}
+
 TEST_CASE("a child past its wall-clock timeout is killed with its children", "[core][process]") {
   ProcessSpec spec;
   spec.argv = {"sh", "-c", "sleep 30 & sleep 30; echo never"};

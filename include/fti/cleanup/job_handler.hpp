@@ -1,7 +1,9 @@
 #pragma once
 // The server-side handler for cleanup jobs: fetches the upload from the BlobStore, runs the
 // pipeline in a child process of this same binary (`finishthisidea clean ... --progress
-// lines`) under rlimits and a timeout, and stores the result zip and report.
+// lines`) under rlimits and a timeout, and stores the result zip and report. The child asks
+// for language-model help through its own stdout (llm/pipe_client.hpp); the answers come
+// from the server's router, so the child needs no network and holds no API key.
 #include <filesystem>
 #include <memory>
 
@@ -11,6 +13,9 @@
 namespace fti::storage {
 class BlobStore;
 }
+namespace fti::llm {
+class LlmClient;
+}
 
 namespace fti::cleanup {
 
@@ -18,6 +23,11 @@ struct CleanupHandlerOptions {
   std::string executable;            // this binary
   std::filesystem::path work_dir;    // scratch space for jobs
   LimitsConfig limits;
+  // The server's router, which the child reaches through its stdout and stdin; null or in
+  // mode off: the child runs without language models.
+  llm::LlmClient* llm = nullptr;
+  double llm_confidence_threshold = 0.8;
+  std::int64_t llm_max_files = 50;
 };
 
 std::unique_ptr<jobs::JobHandler> make_cleanup_handler(storage::BlobStore& blobs,

@@ -32,7 +32,11 @@ std::unique_ptr<Pass> make_normalize_pass();
 std::unique_ptr<Pass> make_secrets_pass();
 std::unique_ptr<Pass> make_inventory_pass();  // languages, large files, TODO counts
 
-// The default pass list, in order.
-std::vector<std::unique_ptr<Pass>> default_passes();
+struct LlmPassOptions;  // llm_pass.hpp
+
+// The default pass list, in order. The LLM passes are always in it: without a client they
+// only note that they were skipped.
+std::vector<std::unique_ptr<Pass>> default_passes(const LlmPassOptions& llm);
+std::vector<std::unique_ptr<Pass>> default_passes();  // no LLM client
 
 }  // namespace fti::cleanup

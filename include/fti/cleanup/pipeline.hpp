@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fti/cleanup/archive.hpp"
+#include "fti/cleanup/llm_pass.hpp"
 #include "fti/cleanup/report.hpp"
 #include "fti/core/result.hpp"
 
@@ -18,6 +19,9 @@ struct PipelineOptions {
   std::filesystem::path work_dir;  // scratch space; a fresh sub-folder is made and removed
   std::function<void(int percent, const std::string& stage)> on_progress;
   std::function<bool()> cancelled;
+  // The LLM passes: llm.client is borrowed; null means the passes only note "llm off". The
+  // pipeline fills in scratch_dir, cancelled and on_progress.
+  LlmPassOptions llm;
 };
 
 struct PipelineOutput {

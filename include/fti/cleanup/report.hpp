@@ -19,6 +19,7 @@ struct ChangedEntry {
   std::vector<std::string> passes;
   std::int64_t lines_added = 0;
   std::int64_t lines_removed = 0;
+  bool created = false;  // a file the cleanup added (a generated README.md)
 };
 
 struct Finding {
@@ -35,6 +36,39 @@ struct LanguageStats {
   std::int64_t lines = 0;
 };
 
+// What one provider's answers cost.
+struct LlmProviderUsage {
+  std::int64_t calls = 0;
+  std::int64_t tokens_in = 0;
+  std::int64_t tokens_out = 0;
+  double cost_usd = 0;
+};
+
+// Files the LLM passes left alone for one reason.
+struct LlmSkip {
+  std::string reason;
+  std::vector<std::string> paths;  // empty when the reason concerns no particular file
+};
+
+// The `llm` section: every answer the passes received, accepted or not, and what they skipped.
+struct LlmUsage {
+  std::int64_t calls = 0;   // answers received, cache hits included
+  std::int64_t cached = 0;  // of which from the cache
+  std::int64_t tokens_in = 0;
+  std::int64_t tokens_out = 0;
+  double cost_usd = 0;
+  std::int64_t failed_calls = 0;  // asks that no model answered
+  std::int64_t escalations = 0;   // asks repeated on a cloud tier after the Ollama tier
+  std::map<std::string, LlmProviderUsage> by_provider;
+  std::vector<LlmSkip> skipped;  // one entry per reason, in the order first seen
+
+  void record_answer(const std::string& provider, std::int64_t tokens_in, std::int64_t tokens_out,
+                     double cost_usd, bool cached);
+  // Adds `path` under `reason`; an empty path only makes sure the reason is listed.
+  void skip(const std::string& reason, const std::string& path);
+  bool used() const { return calls > 0 || failed_calls > 0 || !skipped.empty(); }
+};
+
 struct Report {
   std::int64_t files_in = 0;
   std::int64_t files_out = 0;
@@ -46,10 +80,13 @@ struct Report {
   std::map<std::string, LanguageStats> languages;
   std::vector<std::string> notes;  // things the user should know (skipped files and why)
   std::map<std::string, std::int64_t> timings_ms;  // by stage
+  LlmUsage llm;
 
   // Records that `pass` changed `path`; merges with earlier passes on the same file.
   void record_change(const std::string& path, const std::string& pass, std::int64_t added,
                      std::int64_t removed);
+  // Records a file that `pass` added to the tree (it was not in the input).
+  void record_created(const std::string& path, const std::string& pass, std::int64_t lines);
   std::int64_t files_removed() const;
   std::string summary() const;
   std::string to_json() const;

@@ -76,6 +76,15 @@ struct LlmConfig {
   std::string anthropic_model = "claude-3-5-sonnet-latest";
   int cache_ttl_seconds = 86400;
   double max_cost_per_job_usd = 1.0;
+  bool allow_cloud = true;            // false: no prompt ever goes to OpenAI or Anthropic
+  // "model=IN/OUT" in USD per million tokens, over the built-in list prices (llm/cost.hpp).
+  std::vector<std::string> prices;
+  int connect_timeout_ms = 2000;
+  int first_byte_timeout_ms = 30000;  // until the response headers arrive
+  int request_timeout_seconds = 120;  // one whole call, streaming included
+  int max_retries = 2;                // per cloud provider and call, for retryable failures
+  int cooldown_seconds = 30;          // an Ollama instance or an open breaker rests this long
+  int max_files_per_job = 50;         // LLM rewrites per job
 };
 
 struct LogConfig {

@@ -1,12 +1,14 @@
 #pragma once
 // HttpClient: blocking HTTP over libcurl with connect and total timeouts on every call.
-// Never call it from an I/O thread.
+// Never call it from an I/O thread. Each thread keeps one libcurl handle, so repeated calls
+// from a thread reuse kept-alive connections.
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fti/core/result.hpp"
@@ -22,7 +24,14 @@ struct HttpRequest {
   std::optional<std::string> download_file;  // stream the response body to this file
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds total_timeout{60000};
+  // Until the response's status line arrives, counted from the start of the call; 0 = none.
+  // Catches a server that accepts and never answers long before total_timeout would.
+  std::chrono::milliseconds first_byte_timeout{0};
   std::int64_t max_response_bytes = 64LL << 20;  // in-memory bodies only
+  // When set, a 2xx body is handed over as it arrives instead of being stored (it wins over
+  // download_file); returning false aborts the call with a `cancelled` error. Other
+  // statuses keep their body in HttpResponse::body so error bodies can still be read.
+  std::function<bool(std::string_view chunk)> on_body;
 };
 
 struct HttpResponse {
@@ -34,7 +43,9 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  // Transport failures (refused, timeout, too large) are errors; any HTTP status is a value.
+  // Transport failures are errors; any HTTP status is a value. Codes: `timeout` (connect,
+  // first byte or total; the message says which), `network_error` (refused, reset, DNS...),
+  // `too_large`, `cancelled` (on_body said stop), `io_error` (local files).
   Result<HttpResponse> send(const HttpRequest& request) const;
 };
 

@@ -32,6 +32,11 @@ struct ProcessSpec {
   std::size_t max_output_bytes = 1 << 20;  // per stream
   // Called with each complete stdout line as it arrives (progress reporting).
   std::function<void(const std::string&)> on_stdout_line;
+  // When set, stdin stays open after stdin_data and each stdout line this answers with a
+  // value gets that value written back to the child's stdin, followed by a newline: a
+  // request-reply channel (the cleanup child asks the server's LLM router this way). It is
+  // called on the waiting thread; the timeout is checked again as soon as it returns.
+  std::function<std::optional<std::string>(const std::string&)> answer_stdout_line;
   // Polled while waiting; returning true kills the child (cancellation).
   std::function<bool()> should_stop;
 };

@@ -54,6 +54,8 @@ class LlmClient {
   // Errors: llm_unavailable (nothing could answer), llm_budget (the per-job cap would be
   // passed), llm_disabled (mode off or the tier forbidden), bad_request.
   virtual Result<Answer> complete(const Ask& ask) = 0;
+  // False when no ask can succeed (llm.mode = off), so callers can skip preparing one.
+  virtual bool enabled() const { return true; }
 };
 
 // Wire form of Ask and Answer (the cleanup child's pipe and the cache).

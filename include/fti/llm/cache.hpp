@@ -1,0 +1,54 @@
+#pragma once
+// The LLM answer cache, keyed by a hash of the provider-independent request (task, tier,
+// system, prompt, options), so the same input gives the same output and a repeat costs
+// nothing. Entries live for llm.cache_ttl_seconds.
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "fti/core/clock.hpp"
+#include "fti/core/result.hpp"
+#include "fti/llm/llm.hpp"
+
+namespace fti::db {
+class Database;
+}
+
+namespace fti::llm {
+
+// Hex SHA-256 over a length-prefixed encoding of the fields (no ambiguity between them).
+// The tier is the one the router will serve (after mode changes), not the one asked.
+std::string cache_key(const Ask& ask, Tier served_tier);
+
+class LlmCache {
+ public:
+  virtual ~LlmCache() = default;
+  virtual Result<std::optional<Answer>> get(const std::string& key, TimeMs now) = 0;
+  virtual Status put(const std::string& key, const Answer& answer, TimeMs now, TimeMs expires_at) = 0;
+};
+
+class MemoryLlmCache final : public LlmCache {
+ public:
+  Result<std::optional<Answer>> get(const std::string& key, TimeMs now) override;
+  Status put(const std::string& key, const Answer& answer, TimeMs now, TimeMs expires_at) override;
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::pair<Answer, TimeMs>> entries_;
+};
+
+// Table llm_cache; expired rows are ignored on read and removed by prune().
+class SqlLlmCache final : public LlmCache {
+ public:
+  explicit SqlLlmCache(db::Database& database) : db_(database) {}
+  Result<std::optional<Answer>> get(const std::string& key, TimeMs now) override;
+  Status put(const std::string& key, const Answer& answer, TimeMs now, TimeMs expires_at) override;
+  Result<std::int64_t> prune(TimeMs now);
+
+ private:
+  db::Database& db_;
+};
+
+}  // namespace fti::llm

@@ -1,0 +1,35 @@
+#pragma once
+// Private to the cleanup room: the small tokenizer and scanners behind verify.hpp's facts.
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fti/cleanup/verify.hpp"
+
+namespace fti::cleanup::detail {
+
+struct Token {
+  std::string_view text;    // an identifier or number, "::", or one punctuation character
+  bool ident = false;       // identifier or keyword (not a number)
+  bool line_start = false;  // first token on its line
+};
+
+// Tokens of code whose comments and literals are already blanked; views into `code`.
+std::vector<Token> tokenize(std::string_view code);
+
+// Lines without their '\n'.
+std::vector<std::string_view> split_lines(std::string_view text);
+
+// "py" for "a/b.PY"; empty without an extension.
+std::string lower_extension(std::string_view path);
+
+// The text with comments and literals blanked (offsets kept). For C and C++ preprocessor
+// directives are blanked too, and the names of #define lines go to `defines` when given.
+std::string blanked_code(CodeLanguage language, std::string_view text,
+                         std::vector<std::string>* defines);
+
+// Top-level names of C or C++ tokens (see top_level_definitions).
+void c_definitions(const std::vector<Token>& tokens, std::set<std::string>& names);
+
+}  // namespace fti::cleanup::detail

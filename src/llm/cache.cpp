@@ -1,0 +1,69 @@
+#include "fti/llm/cache.hpp"
+
+#include <fmt/format.h>
+
+#include "fti/core/ids.hpp"
+#include "fti/db/database.hpp"
+
+namespace fti::llm {
+
+std::string cache_key(const Ask& ask, Tier served_tier) {
+  Sha256 h;
+  // Each field is length-prefixed so ("ab","c") and ("a","bc") never collide.
+  auto field = [&](std::string_view v) {
+    h.update(fmt::format("{}:", v.size()));
+    h.update(v);
+  };
+  field("fti-llm-cache-v1");
+  field(ask.task);
+  field(tier_name(served_tier));
+  field(ask.system);
+  field(ask.prompt);
+  field(fmt::format("{}|{:.3f}", ask.max_tokens, ask.temperature));
+  return h.hex_digest();
+}
+
+Result<std::optional<Answer>> MemoryLlmCache::get(const std::string& key, TimeMs now) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.second <= now) return std::optional<Answer>();
+  return std::optional<Answer>(it->second.first);
+}
+
+Status MemoryLlmCache::put(const std::string& key, const Answer& answer, TimeMs /*now*/, TimeMs expires_at) {
+  std::lock_guard lock(mutex_);
+  entries_[key] = {answer, expires_at};
+  return ok_status();
+}
+
+Result<std::optional<Answer>> SqlLlmCache::get(const std::string& key, TimeMs now) {
+  FTI_ASSIGN_OR_RETURN(auto conn, db_.acquire());
+  FTI_ASSIGN_OR_RETURN(auto rows, conn->query("SELECT answer FROM llm_cache WHERE key = $1 AND expires_at > $2",
+                                              {db::Value(key), db::Value(now)}));
+  if (rows.empty()) return std::optional<Answer>();
+  FTI_ASSIGN_OR_RETURN(auto answer, answer_from_json(rows[0].get_text(0)));
+  return std::optional<Answer>(std::move(answer));
+}
+
+Status SqlLlmCache::put(const std::string& key, const Answer& answer, TimeMs now, TimeMs expires_at) {
+  return db_.transact(db::TxMode::write, [&](db::Connection& conn) -> Status {
+    FTI_TRY(conn.execute(
+        "INSERT INTO llm_cache (key, answer, created_at, expires_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (key) DO UPDATE SET answer = excluded.answer, created_at = excluded.created_at, "
+        "expires_at = excluded.expires_at",
+        {db::Value(key), db::Value(answer_to_json(answer)), db::Value(now), db::Value(expires_at)}));
+    return ok_status();
+  });
+}
+
+Result<std::int64_t> SqlLlmCache::prune(TimeMs now) {
+  std::int64_t removed = 0;
+  FTI_TRY(db_.transact(db::TxMode::write, [&](db::Connection& conn) -> Status {
+    FTI_ASSIGN_OR_RETURN(auto r, conn.execute("DELETE FROM llm_cache WHERE expires_at <= $1", {db::Value(now)}));
+    removed = r.rows_affected;
+    return ok_status();
+  }));
+  return removed;
+}
+
+}  // namespace fti::llm

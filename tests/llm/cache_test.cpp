@@ -1,0 +1,96 @@
+#include <catch2/catch.hpp>
+
+#include "db/temp_dir.hpp"
+#include "fti/db/database.hpp"
+#include "fti/db/migrations.hpp"
+#include "fti/llm/cache.hpp"
+#include "fti/llm/cost.hpp"
+
+namespace {
+
+std::unique_ptr<fti::db::Database> migrated_db(const fti::testing::TempDir& dir) {
+  auto db = fti::db::open_database(dir.sqlite_url(), {});
+  REQUIRE(db.ok());
+  REQUIRE(fti::db::migrate(**db).ok());
+  return std::move(*db);
+}
+
+fti::llm::Answer answer(std::string text) {
+  fti::llm::Answer a;
+  a.text = std::move(text);
+  a.provider = "openai";
+  a.model = "gpt-4o-mini";
+  a.tokens_in = 10;
+  a.tokens_out = 5;
+  a.cost_usd = 0.00001;
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("cache key: any field of the request changes it; the job does not", "[llm][cache]") {
+  fti::llm::Ask base;
+  base.task = "rewrite";
+  base.prompt = "code";
+  base.job_id = "a";
+  auto key = fti::llm::cache_key(base, fti::llm::Tier::local);
+  auto same_other_job = base;
+  same_other_job.job_id = "b";
+  CHECK(fti::llm::cache_key(same_other_job, fti::llm::Tier::local) == key);
+  CHECK(fti::llm::cache_key(base, fti::llm::Tier::simple) != key);
+  auto t = base;
+  t.task = "readme";
+  CHECK(fti::llm::cache_key(t, fti::llm::Tier::local) != key);
+  auto s = base;
+  s.system = "x";
+  CHECK(fti::llm::cache_key(s, fti::llm::Tier::local) != key);
+  auto m = base;
+  m.max_tokens = 7;
+  CHECK(fti::llm::cache_key(m, fti::llm::Tier::local) != key);
+  // Moving bytes between fields must not collide.
+  auto a = base, b = base;
+  a.system = "ab";
+  a.prompt = "c";
+  b.system = "a";
+  b.prompt = "bc";
+  CHECK(fti::llm::cache_key(a, fti::llm::Tier::local) != fti::llm::cache_key(b, fti::llm::Tier::local));
+}
+
+TEST_CASE("sql cache: answers survive a reopen and expire at their TTL", "[llm][cache]") {
+  fti::testing::TempDir dir;
+  {
+    auto db = migrated_db(dir);
+    fti::llm::SqlLlmCache cache(*db);
+    REQUIRE(cache.put("k1", answer("first"), 1000, 2000).ok());
+    REQUIRE(cache.put("k1", answer("replaced"), 1000, 5000).ok());
+    REQUIRE(cache.put("k2", answer("short"), 1000, 1500).ok());
+  }
+  auto db = migrated_db(dir);
+  fti::llm::SqlLlmCache cache(*db);
+  auto hit = cache.get("k1", 1999);
+  REQUIRE(hit.ok());
+  REQUIRE(hit->has_value());
+  CHECK((*hit)->text == "replaced");
+  CHECK((*hit)->model == "gpt-4o-mini");
+  CHECK((*hit)->tokens_in == 10);
+  auto expired = cache.get("k2", 1500);
+  REQUIRE(expired.ok());
+  CHECK_FALSE(expired->has_value());
+  auto pruned = cache.prune(1600);
+  REQUIRE(pruned.ok());
+  CHECK(*pruned == 1);
+  CHECK(cache.get("k1", 1600)->has_value());
+}
+
+TEST_CASE("sql cost ledger: spending adds up per job, exactly", "[llm][cache]") {
+  fti::testing::TempDir dir;
+  auto db = migrated_db(dir);
+  auto ledger = fti::llm::make_sql_cost_ledger(*db);
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(ledger->record({"job-a", "openai", "gpt-4o-mini", 100, 50, 0.000045, 1}).ok());
+  }
+  REQUIRE(ledger->record({"job-b", "anthropic", "claude", 1, 1, 0.5, 1}).ok());
+  CHECK(*ledger->spent_by_job("job-a") == Approx(0.045).epsilon(1e-9));
+  CHECK(*ledger->spent_by_job("job-b") == Approx(0.5));
+  CHECK(*ledger->spent_by_job("nobody") == 0);
+}
