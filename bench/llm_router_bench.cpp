@@ -571,7 +571,7 @@ std::vector<Step> breakdown(const Options& o, const fs::path& tmp, int n) {
   auto at = [&](int i) -> std::size_t { return static_cast<std::size_t>(i); };
   std::vector<Step> steps;
   steps.push_back(time_step("cache key: SHA-256 of the ask", n, [&](int i) {
-    keys[at(i)] = fti::llm::cache_key(asks[at(i)], Tier::simple);
+    keys[at(i)] = fti::llm::cache_key(asks[at(i)], Tier::simple, kModel);
   }));
   steps.push_back(time_step("metrics: 2 counters (cache miss, request ok)", n, [&](int) {
     metrics.inc("fti_cache_requests_total", {{"cache", "llm"}, {"result", "miss"}});
@@ -829,10 +829,9 @@ std::vector<std::pair<double, std::vector<std::string>>> slower_passes(const Pas
   for (const auto& r : first.runs) {
     if (r.rounds == 0) continue;  // its first call failed: no rate will help
     double sustain = target;
-    if (!r.keeps_up) {
-      const double managed = r.achieved > 0 ? std::min(r.capacity, r.achieved) : r.capacity;
-      sustain = std::max(50.0, std::floor(managed * 0.7 / 50) * 50);
-    }
+    // What it answered over the whole run: the measured window alone undercounts a path
+    // whose late requests were never sent.
+    if (!r.keeps_up) sustain = std::max(50.0, std::floor(r.capacity * 0.7 / 50) * 50);
     if (r.ok_all == 0) sustain = 50;  // answered nothing: as slow as we go
     sustains[r.path] = sustain;
     if (sustain < target) rates.push_back(sustain);

@@ -11,6 +11,7 @@
 #include "fti/api/app.hpp"
 #include "fti/cleanup/pipeline.hpp"
 #include "fti/core/config.hpp"
+#include "fti/core/ids.hpp"
 #include "fti/core/log.hpp"
 #include "fti/jobs/bench.hpp"
 #include "fti/llm/cache.hpp"
@@ -151,6 +152,8 @@ int run_clean(CleanArgs args) {
   CleanLlm llm;
   if (auto st = make_clean_llm(args, **config, llm); !st.ok()) return usage_error(st.error().message);
   options.llm.client = llm.client.get();
+  // Offline runs have a budget scope of their own (the server sets the job's in pipe mode).
+  options.llm.job_id = "offline-" + fti::new_request_id();
   options.llm.confidence_threshold = args.llm_threshold.value_or((*config)->llm.confidence_threshold);
   options.llm.max_files = args.llm_max_files.value_or((*config)->llm.max_files_per_job);
   if (args.output.empty()) {

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <fmt/format.h>
 
+#include "fti/core/clock.hpp"
 #include "fti/core/ids.hpp"
 #include "fti/core/log.hpp"
 #include "fti/core/process.hpp"
@@ -126,8 +127,10 @@ class CleanupHandler final : public jobs::JobHandler {
     spec.on_stdout_line = [&](const std::string& line) { parse_child_line(line, ctx, messages); };
     spec.should_stop = [&] { return ctx.cancel_requested(); };
     if (llm_enabled()) {
-      spec.answer_stdout_line = [this, &job](const std::string& line) {
-        return llm::answer_pipe_request(*options_.llm, line, job.id);
+      // The router's calls, waits and retries end when the child's time does.
+      TimeMs deadline = SystemClock().now_ms() + options_.limits.job_timeout_seconds * 1000;
+      spec.answer_stdout_line = [this, &job, deadline](const std::string& line) {
+        return llm::answer_pipe_request(*options_.llm, line, job.id, deadline);
       };
     }
     return run_process(spec);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -64,8 +65,12 @@ void set_limit(int resource, const std::optional<std::int64_t>& value) {
 
 // Runs in the child between fork and exec: async-signal-safe calls only.
 [[noreturn]] void exec_child(const ProcessSpec& spec, const std::string& program, char* const* argv,
-                             char* const* envp, Pipe& in, Pipe& out, Pipe& err) {
+                             char* const* envp, Pipe& in, Pipe& out, Pipe& err, pid_t parent) {
   ::setpgid(0, 0);  // own process group, so a timeout kills grandchildren too
+  // A child never outlives the thread that waits for it: when a cleanup child is killed, its
+  // syntax checkers (in groups of their own) die with it instead of lingering.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // the parent died before the line above
   ::dup2(in.fds[0], 0);
   ::dup2(out.fds[1], 1);
   ::dup2(err.fds[1], 2);
@@ -89,23 +94,21 @@ void set_limit(int resource, const std::optional<std::int64_t>& value) {
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-// Appends what is readable; returns false at end of stream.
-bool drain(int fd, std::string& into, std::size_t cap, std::string* line_buffer,
-           const std::function<void(const std::string&)>& on_line) {
+// Appends what is readable, at most 1 MiB per call so a child that never stops writing
+// cannot keep the caller from its deadline checks; returns false at end of stream. Lines
+// are collected in `line_buffer` for the caller to take one at a time.
+bool drain(int fd, std::string& into, std::size_t cap, std::string* line_buffer) {
   char buf[65536];
-  for (;;) {
+  for (std::size_t taken = 0; taken < (1u << 20);) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
+      taken += static_cast<std::size_t>(n);
       std::size_t room = into.size() < cap ? cap - into.size() : 0;
       into.append(buf, std::min<std::size_t>(room, static_cast<std::size_t>(n)));
-      if (line_buffer && on_line) {
+      if (line_buffer) {
         line_buffer->append(buf, static_cast<std::size_t>(n));
-        std::size_t pos;
-        while ((pos = line_buffer->find('\n')) != std::string::npos) {
-          on_line(line_buffer->substr(0, pos));
-          line_buffer->erase(0, pos + 1);
-        }
-        if (line_buffer->size() > cap) line_buffer->clear();  // a runaway line is not a line
+        // A runaway line is not a line.
+        if (line_buffer->size() > cap && line_buffer->find('\n') == std::string::npos) line_buffer->clear();
       }
       continue;
     }
@@ -113,6 +116,7 @@ bool drain(int fd, std::string& into, std::size_t cap, std::string* line_buffer,
     if (errno == EINTR) continue;
     return true;  // EAGAIN: nothing more now
   }
+  return true;
 }
 
 }  // namespace
@@ -139,9 +143,10 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
   if (!in.open() || !out.open() || !err.open()) {
     return Error(errc::process_error, fmt::format("pipe: {}", std::strerror(errno)));
   }
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error(errc::process_error, fmt::format("fork: {}", std::strerror(errno)));
-  if (pid == 0) exec_child(spec, program, argv.data(), envp.data(), in, out, err);
+  if (pid == 0) exec_child(spec, program, argv.data(), envp.data(), in, out, err, parent);
   ::setpgid(pid, pid);  // also here: a kill right after fork must reach the group
 
   in.close_read();
@@ -167,10 +172,25 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
   };
   const bool want_lines = spec.on_stdout_line || duplex;
   if (to_stdin.empty() && !duplex) in.close_write();
+  // Duplex: one question at a time. While a reply waits to be written, no further line is
+  // taken and stdout is not read, so a child that asks without reading its answers only
+  // blocks itself (until the timeout) and holds at most one reply in our memory.
+  auto reply_pending = [&] { return duplex && in.fds[1] >= 0 && stdin_written < to_stdin.size(); };
+  auto take_lines = [&] {
+    std::size_t pos;
+    while (!reply_pending() && (pos = line_buffer.find('\n')) != std::string::npos) {
+      std::string line = line_buffer.substr(0, pos);
+      line_buffer.erase(0, pos + 1);
+      on_line(line);
+    }
+  };
   auto deadline = std::chrono::steady_clock::now() + spec.timeout;
   bool out_open = true, err_open = true;
 
-  while (out_open || err_open) {
+  for (;;) {
+    take_lines();
+    const bool lines_waiting = line_buffer.find('\n') != std::string::npos;
+    if (!out_open && !err_open && !lines_waiting) break;
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       result.timed_out = true;
@@ -182,7 +202,7 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
     }
     pollfd fds[3];
     int n = 0;
-    if (out_open) fds[n++] = {out.fds[0], POLLIN, 0};
+    if (out_open && !lines_waiting && !reply_pending()) fds[n++] = {out.fds[0], POLLIN, 0};
     if (err_open) fds[n++] = {err.fds[0], POLLIN, 0};
     if (in.fds[1] >= 0 && stdin_written < to_stdin.size()) fds[n++] = {in.fds[1], POLLOUT, 0};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
@@ -191,16 +211,15 @@ Result<ProcessResult> run_process(const ProcessSpec& spec) {
     for (int i = 0; i < n; ++i) {
       if (!fds[i].revents) continue;
       if (fds[i].fd == out.fds[0]) {
-        out_open = drain(out.fds[0], result.stdout_data, spec.max_output_bytes, want_lines ? &line_buffer : nullptr,
-                         on_line);
+        out_open = drain(out.fds[0], result.stdout_data, spec.max_output_bytes, want_lines ? &line_buffer : nullptr);
       } else if (fds[i].fd == err.fds[0]) {
-        err_open = drain(err.fds[0], result.stderr_data, spec.max_output_bytes, nullptr, nullptr);
+        err_open = drain(err.fds[0], result.stderr_data, spec.max_output_bytes, nullptr);
       } else {
         ssize_t w = ::write(in.fds[1], to_stdin.data() + stdin_written, to_stdin.size() - stdin_written);
         if (w > 0) stdin_written += static_cast<std::size_t>(w);
         bool broken = w < 0 && errno != EAGAIN && errno != EINTR;
         if (broken || (stdin_written >= to_stdin.size() && !duplex)) in.close_write();
-        if (stdin_written >= to_stdin.size()) {  // a long-lived duplex channel must not grow
+        if (broken || stdin_written >= to_stdin.size()) {  // a long-lived duplex channel must not grow
           to_stdin.clear();
           stdin_written = 0;
         }

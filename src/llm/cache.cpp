@@ -7,7 +7,7 @@
 
 namespace fti::llm {
 
-std::string cache_key(const Ask& ask, Tier served_tier) {
+std::string cache_key(const Ask& ask, Tier served_tier, std::string_view model) {
   Sha256 h;
   // Each field is length-prefixed so ("ab","c") and ("a","bc") never collide.
   auto field = [&](std::string_view v) {
@@ -17,6 +17,7 @@ std::string cache_key(const Ask& ask, Tier served_tier) {
   field("fti-llm-cache-v1");
   field(ask.task);
   field(tier_name(served_tier));
+  field(model);
   field(ask.system);
   field(ask.prompt);
   field(fmt::format("{}|{:.3f}", ask.max_tokens, ask.temperature));

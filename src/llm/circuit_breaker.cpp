@@ -34,6 +34,12 @@ void CircuitBreaker::record_failure(TimeMs now, std::chrono::milliseconds rest_a
   }
 }
 
+void CircuitBreaker::trip(TimeMs now, std::chrono::milliseconds rest) {
+  trial_in_flight_ = false;
+  open_ = true;
+  open_until_ = now + std::max(cooldown_, rest).count();
+}
+
 CircuitBreaker::State CircuitBreaker::state(TimeMs now) const {
   if (!open_) return State::closed;
   return now < open_until_ ? State::open : State::half_open;

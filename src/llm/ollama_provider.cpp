@@ -68,7 +68,7 @@ class OllamaProvider final : public Provider {
   std::string base_url() const override { return base_url_; }
 
   CallResult call(const ProviderRequest& request) override {
-    auto http = streaming_post(base_url_ + "/api/chat", chat_body(request), "application/x-ndjson", timeouts_);
+    auto http = streaming_post(base_url_ + "/api/chat", chat_body(request), "application/x-ndjson", within_time_left(timeouts_, request));
     OllamaChatParser parser;
     return stream_call(name(), std::move(http), parser, request.model);
   }

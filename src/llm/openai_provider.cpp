@@ -28,7 +28,7 @@ class OpenAiProvider final : public Provider {
 
   CallResult call(const ProviderRequest& request) override {
     auto http = streaming_post(base_url_ + "/chat/completions", completion_body(request), "text/event-stream",
-                               timeouts_);
+                               within_time_left(timeouts_, request));
     // A local OpenAI-compatible gateway may need no key.
     if (!api_key_.empty()) http.headers.emplace_back("Authorization", "Bearer " + api_key_);
     OpenAiChatParser parser;

@@ -11,15 +11,23 @@ namespace {
 constexpr std::string_view kRequestPrefix = "llm ";
 constexpr std::size_t kMaxReplyBytes = 16 << 20;
 
-// One line from `in`, without its newline; nullopt at end of stream or past the bound.
-std::optional<std::string> read_line(std::FILE* in) {
+// One line from `in`, without its newline. Past the bound the rest of the line is read and
+// dropped, so the next reply is still the next line: replies never get out of step.
+Result<std::string> read_line(std::FILE* in) {
   std::string line;
+  bool too_long = false;
   for (int c; (c = std::fgetc(in)) != EOF;) {
-    if (c == '\n') return line;
-    if (line.size() >= kMaxReplyBytes) return std::nullopt;
+    if (c == '\n') {
+      if (too_long) return Error(errc::llm_unavailable, "the server's answer was over 16 MiB");
+      return line;
+    }
+    if (line.size() >= kMaxReplyBytes) {
+      too_long = true;
+      continue;
+    }
     line.push_back(static_cast<char>(c));
   }
-  return std::nullopt;
+  return Error(errc::llm_unavailable, "the server's LLM router did not answer (stdin closed)");
 }
 
 Result<Answer> parse_reply(std::string_view line) {
@@ -42,9 +50,8 @@ Result<Answer> PipeLlmClient::complete(const Ask& ask) {
   if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0) {
     return Error(errc::llm_unavailable, "cannot reach the server's LLM router (stdout closed)");
   }
-  auto reply = read_line(in_);
-  if (!reply) return Error(errc::llm_unavailable, "the server's LLM router did not answer (stdin closed)");
-  return parse_reply(*reply);
+  FTI_ASSIGN_OR_RETURN(auto reply, read_line(in_));
+  return parse_reply(reply);
 }
 
 std::string pipe_reply(const Result<Answer>& answer) {
@@ -59,11 +66,13 @@ std::string pipe_reply(const Result<Answer>& answer) {
   return w.take();
 }
 
-std::optional<std::string> answer_pipe_request(LlmClient& client, std::string_view line, const std::string& job_id) {
+std::optional<std::string> answer_pipe_request(LlmClient& client, std::string_view line, const std::string& job_id,
+                                               TimeMs deadline_ms) {
   if (!line.starts_with(kRequestPrefix)) return std::nullopt;
   auto ask = ask_from_json(line.substr(kRequestPrefix.size()));
   if (!ask) return pipe_reply(ask.error());
   ask->job_id = job_id;
+  ask->deadline_ms = deadline_ms;
   return pipe_reply(client.complete(*ask));
 }
 

@@ -53,8 +53,12 @@ std::string describe_error_object(const json::Value& error) {
 bool is_spend_limit(std::string_view body) {
   if (auto doc = json::Document::parse(body); doc.ok() && doc->root().is_object()) {
     if (auto error = doc->root().get("error"); error && error->is_object()) {
-      if (error->get_string("code") == "insufficient_quota") return true;
-      if (error->get_string("type") == "insufficient_quota") return true;
+      auto code = error->get_string("code");
+      auto type = error->get_string("type");
+      if (code == "insufficient_quota" || type == "insufficient_quota") return true;
+      // A structured code that says something else (rate_limit_exceeded) is believed over
+      // the words of its message ("...check your plan and billing details").
+      if ((code && !code->empty()) || (type && !type->empty() && *type != "error")) return false;
     }
   }
   // Not plain "quota": per-minute rate limits are worded as quotas too, and those pass.
@@ -121,13 +125,12 @@ FailureKind classify_status(long status, std::string_view body) {
   return FailureKind::protocol;  // a redirect or an odd status: nothing a provider should send
 }
 
+// Clamped as a double first: "1e300" must become "a very long time", not an overflow.
 std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse& response) {
-  if (auto ms = parse_number(response.header("retry-after-ms"))) {
-    return std::chrono::milliseconds(std::llround(*ms));
-  }
-  if (auto seconds = parse_number(response.header("retry-after"))) {
-    return std::chrono::milliseconds(std::llround(*seconds * 1000));
-  }
+  constexpr double kDayMs = 86'400'000.0;
+  auto to_ms = [&](double ms) { return std::chrono::milliseconds(std::llround(std::clamp(ms, 0.0, kDayMs))); };
+  if (auto ms = parse_number(response.header("retry-after-ms"))) return to_ms(*ms);
+  if (auto seconds = parse_number(response.header("retry-after"))) return to_ms(*seconds * 1000.0);
   return std::nullopt;
 }
 
@@ -168,6 +171,15 @@ CallResult failed(ProviderFailure failure) {
   CallResult result;
   result.failure = std::move(failure);
   return result;
+}
+
+ProviderTimeouts within_time_left(ProviderTimeouts timeouts, const ProviderRequest& request) {
+  if (request.time_left.count() > 0) {
+    timeouts.total = std::min(timeouts.total, request.time_left);
+    timeouts.first_byte = std::min(timeouts.first_byte, timeouts.total);
+    timeouts.connect = std::min(timeouts.connect, timeouts.total);
+  }
+  return timeouts;
 }
 
 void apply_timeouts(HttpRequest& request, const ProviderTimeouts& timeouts) {

@@ -45,6 +45,9 @@ void write_chat_messages(json::Writer& w, const ProviderRequest& request);
 // Error bodies are read into memory; this is plenty for any provider's error object.
 inline constexpr std::int64_t kMaxErrorBodyBytes = 1 << 20;
 
+// The provider's timeouts, the total clipped to the caller's time left.
+ProviderTimeouts within_time_left(ProviderTimeouts timeouts, const ProviderRequest& request);
+
 // Maps the provider timeouts onto a request.
 void apply_timeouts(HttpRequest& request, const ProviderTimeouts& timeouts);
 

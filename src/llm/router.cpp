@@ -29,8 +29,8 @@ std::int64_t estimate_tokens(const Ask& ask) {
   return static_cast<std::int64_t>((ask.system.size() + ask.prompt.size()) / 4 + 1);
 }
 
-ProviderRequest to_provider_request(const Ask& ask, const std::string& model) {
-  return ProviderRequest{model, ask.system, ask.prompt, ask.max_tokens, ask.temperature};
+ProviderRequest to_provider_request(const Ask& ask, const std::string& model, std::chrono::milliseconds time_left) {
+  return ProviderRequest{model, ask.system, ask.prompt, ask.max_tokens, ask.temperature, time_left};
 }
 
 }  // namespace
@@ -67,6 +67,28 @@ Router::Router(RouterOptions options, RouterParts parts)
 
 Router::~Router() = default;
 
+std::string Router::model_for(Tier tier) const {
+  const auto& models = options_.openai_models;
+  switch (tier) {
+    case Tier::local:
+      return options_.ollama_model;
+    case Tier::simple:
+      return models.empty() ? "" : models.front();
+    case Tier::medium:
+      return models.size() > 1 ? models[1] : (models.empty() ? "" : models.front());
+    case Tier::complex:
+      return options_.anthropic_model;
+  }
+  return {};
+}
+
+std::optional<std::chrono::milliseconds> Router::time_left(const Ask& ask) const {
+  if (ask.deadline_ms <= 0) return std::chrono::milliseconds(0);
+  TimeMs left = ask.deadline_ms - parts_.clock->now_ms();
+  if (left <= 0) return std::nullopt;
+  return std::chrono::milliseconds(left);
+}
+
 Tier Router::served_tier(Tier asked) const {
   if (mode_.load() == Mode::fast && (asked == Tier::medium || asked == Tier::complex)) return Tier::simple;
   return asked;
@@ -81,7 +103,7 @@ Result<Answer> Router::complete(const Ask& ask) {
   const TimeMs now = parts_.clock->now_ms();
   std::string key;
   if (parts_.cache) {
-    key = cache_key(ask, tier);
+    key = cache_key(ask, tier, model_for(tier));
     auto hit = parts_.cache->get(key, now);
     bool found = hit.ok() && hit->has_value();
     if (parts_.metrics) {
@@ -122,6 +144,8 @@ Result<Answer> Router::serve_local(const Ask& ask) {
   }
   std::string last_error = "every Ollama instance is resting after a failure";
   for (std::size_t i = 0; i < ollama_.size(); ++i) {
+    auto left = time_left(ask);
+    if (!left) return Error(errc::llm_unavailable, "the job's time ran out before a model could answer");
     Target& target = *ollama_[(start + i) % ollama_.size()];
     bool probe_first = false;
     if (!take_ollama_slot(target, probe_first)) continue;
@@ -133,7 +157,7 @@ Result<Answer> Router::serve_local(const Ask& ask) {
         continue;
       }
     }
-    auto call = target.provider->call(to_provider_request(ask, options_.ollama_model));
+    auto call = target.provider->call(to_provider_request(ask, options_.ollama_model, *left));
     if (call.ok()) {
       {
         std::lock_guard lock(mutex_);
@@ -180,6 +204,10 @@ Result<Answer> Router::call_cloud_target(Target& target, const std::string& mode
   const std::string name = target.provider->name();
   ProviderFailure failure;
   for (int attempt = 0; attempt <= options_.max_retries; ++attempt) {
+    auto left = time_left(ask);
+    if (!left) return Error(errc::llm_unavailable, "the job's time ran out before a model could answer");
+    // Before the breaker: a refused budget must not take (and strand) a half-open trial.
+    FTI_TRY(check_budget(ask, name, model));
     {
       std::lock_guard lock(mutex_);
       if (target.disabled) return Error(errc::llm_unavailable, name + " is disabled: it refused the API key");
@@ -187,8 +215,7 @@ Result<Answer> Router::call_cloud_target(Target& target, const std::string& mode
         return Error(errc::llm_unavailable, name + " is resting after repeated failures (circuit open)");
       }
     }
-    FTI_TRY(check_budget(ask, name, model));
-    auto call = target.provider->call(to_provider_request(ask, model));
+    auto call = target.provider->call(to_provider_request(ask, model, *left));
     if (call.ok()) {
       {
         std::lock_guard lock(mutex_);
@@ -201,7 +228,9 @@ Result<Answer> Router::call_cloud_target(Target& target, const std::string& mode
     record_failure(target, failure, model);
     if (!is_retryable(failure.kind) || attempt == options_.max_retries) break;
     if (failure.retry_after && *failure.retry_after > options_.max_retry_after) break;  // not worth the wait
-    parts_.sleep(backoff(attempt, failure));
+    auto wait = backoff(attempt, failure);
+    if (auto after = time_left(ask); !after || (ask.deadline_ms > 0 && wait >= *after)) break;
+    parts_.sleep(wait);
   }
   return Error(errc::llm_unavailable, fmt::format("{} {}: {}", name, model, failure.message));
 }
@@ -217,7 +246,7 @@ void Router::record_failure(Target& target, const ProviderFailure& failure, cons
       return;
     case FailureKind::spend_limit:
       // Paying more will not come from retrying: rest the provider for the longest while.
-      target.breaker.record_failure(now, options_.max_retry_after * 10);
+      target.breaker.trip(now, options_.max_retry_after * 10);
       log::get("llm")->warn("{} reports its spend limit is reached: {}", target.provider->name(), failure.message);
       return;
     case FailureKind::bad_request:
@@ -231,7 +260,9 @@ void Router::record_failure(Target& target, const ProviderFailure& failure, cons
     default:
       break;
   }
-  target.breaker.record_failure(now, failure.retry_after.value_or(std::chrono::milliseconds(0)));
+  // A retry-after lengthens the rest, but never past what we would wait for (a minute).
+  auto rest = std::min(failure.retry_after.value_or(std::chrono::milliseconds(0)), options_.max_retry_after);
+  target.breaker.record_failure(now, rest);
   log::get("llm")->info("{} at {} ({}) failed: {} ({})", target.provider->name(), target.provider->base_url(), model,
                         failure_kind_name(failure.kind), failure.message);
 }
@@ -245,8 +276,8 @@ std::chrono::milliseconds Router::backoff(int retry, const ProviderFailure& fail
   return std::chrono::milliseconds(static_cast<std::int64_t>(step / 2 + parts_.random() * step / 2));
 }
 
+// Asks without a job id share one budget scope, so nothing escapes the cap.
 Status Router::check_budget(const Ask& ask, const std::string& provider, const std::string& model) {
-  if (ask.job_id.empty()) return ok_status();
   if (!parts_.ledger) return Error(errc::llm_budget, "no cost ledger: cloud calls cannot be capped, so none are made");
   FTI_ASSIGN_OR_RETURN(double spent, parts_.ledger->spent_by_job(ask.job_id));
   double worst = options_.prices.cost(provider, model, estimate_tokens(ask), ask.max_tokens);
@@ -271,7 +302,12 @@ Answer Router::finish(const Ask& ask, const Target& target, const std::string& m
   answer.finish_reason = reply.finish_reason.empty() ? "stop" : reply.finish_reason;
   answer.tokens_in = reply.tokens_in;
   answer.tokens_out = reply.tokens_out;
-  answer.cost_usd = options_.prices.cost(provider, model, reply.tokens_in, reply.tokens_out);
+  // A gateway that drops usage must not make a cloud answer free (and the cap blind).
+  if (provider != "ollama" && answer.tokens_in == 0) answer.tokens_in = estimate_tokens(ask);
+  if (provider != "ollama" && answer.tokens_out == 0) {
+    answer.tokens_out = static_cast<std::int64_t>(answer.text.size() / 4 + 1);
+  }
+  answer.cost_usd = options_.prices.cost(provider, model, answer.tokens_in, answer.tokens_out);
   count_request(provider, model, "ok");
   if (parts_.metrics && answer.cost_usd > 0) {
     parts_.metrics->inc("fti_llm_cost_usd_total", {{"provider", provider}}, answer.cost_usd);

@@ -127,6 +127,8 @@ void SseParser::on_line(std::string_view line) {
   if (field == "event") {
     event_.assign(value);
   } else if (field == "data") {
+    // Many data lines make one event; their sum is bounded like a single line.
+    if (data_.size() + value.size() > kMaxAnswerBytes + 65536) return fail("an event is over the answer limit");
     if (has_data_) data_.push_back('\n');
     data_.append(value);
     has_data_ = true;

@@ -52,6 +52,22 @@ TEST_CASE("a child can ask questions on stdout and read the answers on stdin", "
   CHECK(r->stdout_data.find("got 4 and 9") != std::string::npos);
 }
 
+TEST_CASE("a child that asks without reading the answers only blocks itself until its timeout", "[core][process]") {
+  ProcessSpec spec;
+  spec.argv = {"sh", "-c", "while true; do echo 'ask flood'; done"};
+  spec.timeout = std::chrono::milliseconds(800);
+  int answered = 0;
+  spec.answer_stdout_line = [&](const std::string&) -> std::optional<std::string> {
+    ++answered;
+    return std::string(100'000, 'r');  // bigger than a pipe buffer: the child never reads it
+  };
+  auto r = run_process(spec);
+  REQUIRE(r.ok());
+  CHECK(r->timed_out);
+  // One question at a time: the first reply is never consumed, so no second is made.
+  CHECK(answered == 1);
+}
+
 TEST_CASE("a child past its wall-clock timeout is killed with its children", "[core][process]") {
   ProcessSpec spec;
   spec.argv = {"sh", "-c", "sleep 30 & sleep 30; echo never"};

@@ -33,27 +33,28 @@ TEST_CASE("cache key: any field of the request changes it; the job does not", "[
   base.task = "rewrite";
   base.prompt = "code";
   base.job_id = "a";
-  auto key = fti::llm::cache_key(base, fti::llm::Tier::local);
+  auto key = fti::llm::cache_key(base, fti::llm::Tier::local, "m");
   auto same_other_job = base;
   same_other_job.job_id = "b";
-  CHECK(fti::llm::cache_key(same_other_job, fti::llm::Tier::local) == key);
-  CHECK(fti::llm::cache_key(base, fti::llm::Tier::simple) != key);
+  CHECK(fti::llm::cache_key(same_other_job, fti::llm::Tier::local, "m") == key);
+  CHECK(fti::llm::cache_key(base, fti::llm::Tier::simple, "m") != key);
+  CHECK(fti::llm::cache_key(base, fti::llm::Tier::local, "another-model") != key);
   auto t = base;
   t.task = "readme";
-  CHECK(fti::llm::cache_key(t, fti::llm::Tier::local) != key);
+  CHECK(fti::llm::cache_key(t, fti::llm::Tier::local, "m") != key);
   auto s = base;
   s.system = "x";
-  CHECK(fti::llm::cache_key(s, fti::llm::Tier::local) != key);
+  CHECK(fti::llm::cache_key(s, fti::llm::Tier::local, "m") != key);
   auto m = base;
   m.max_tokens = 7;
-  CHECK(fti::llm::cache_key(m, fti::llm::Tier::local) != key);
+  CHECK(fti::llm::cache_key(m, fti::llm::Tier::local, "m") != key);
   // Moving bytes between fields must not collide.
   auto a = base, b = base;
   a.system = "ab";
   a.prompt = "c";
   b.system = "a";
   b.prompt = "bc";
-  CHECK(fti::llm::cache_key(a, fti::llm::Tier::local) != fti::llm::cache_key(b, fti::llm::Tier::local));
+  CHECK(fti::llm::cache_key(a, fti::llm::Tier::local, "m") != fti::llm::cache_key(b, fti::llm::Tier::local, "m"));
 }
 
 TEST_CASE("sql cache: answers survive a reopen and expire at their TTL", "[llm][cache]") {

@@ -241,8 +241,12 @@ TEST_CASE("HTTP statuses map onto failure kinds", "[llm][providers]") {
       {429, R"({"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}})",
        FailureKind::spend_limit},
       {429, R"({"error":{"message":"x","type":"requests","code":"insufficient_quota"}})", FailureKind::spend_limit},
-      {429, R"({"type":"error","error":{"type":"rate_limit_error","message":"Your credit balance is too low"}})",
-       FailureKind::spend_limit},
+      // A structured type is believed over the words of the message.
+      {429, R"({"type":"error","error":{"type":"rate_limit_error","message":"check your plan and billing details"}})",
+       FailureKind::rate_limited},
+      // Without one (a gateway, Ollama's plain string) the words decide.
+      {429, R"({"error":"Your credit balance is too low"})", FailureKind::spend_limit},
+      {429, R"({"error":"too many requests per minute, quota resets soon"})", FailureKind::rate_limited},
       {429, "", FailureKind::rate_limited},
       {408, "", FailureKind::overloaded},
       {409, "", FailureKind::overloaded},

@@ -344,7 +344,7 @@ TEST_CASE("pipe client: a child's ask reaches the server's router with the job's
     ssize_t n;
     while ((n = ::getline(&line, &cap, server_in)) > 0) {
       std::string text(line, static_cast<std::size_t>(n) - 1);
-      auto reply = fti::llm::answer_pipe_request(*rig.router, text, "job-from-server");
+      auto reply = fti::llm::answer_pipe_request(*rig.router, text, "job-from-server", 0);
       std::string out = reply.value_or("ignored") + "\n";
       REQUIRE(::write(to_child[1], out.data(), out.size()) == static_cast<ssize_t>(out.size()));
     }
@@ -367,4 +367,67 @@ TEST_CASE("pipe client: a child's ask reaches the server's router with the job's
   std::fclose(server_in);
   std::fclose(child_in);
   ::close(to_child[1]);
+}
+
+TEST_CASE("router: a budget refusal after a cooldown does not strand the breaker's trial", "[llm][router]") {
+  auto options = RouterRig::defaults();
+  options.max_retries = 0;
+  options.cloud_breaker_failures = 1;
+  options.max_cost_per_job_usd = 0.01;
+  RouterRig rig(0, options, /*with_cache=*/false);
+  rig.openai->script({FakeProvider::failure(FailureKind::overloaded, 503)});
+  rig.anthropic->set_default(FakeProvider::failure(FailureKind::overloaded, 503));
+  CHECK_FALSE(rig.router->complete(ask(Tier::simple, "a")).ok());  // both breakers open
+  rig.clock.advance(30'000);
+  // The first ask after the rest is over its job's budget: refused before any call.
+  auto big = ask(Tier::simple, "b", "job-poor");
+  big.max_tokens = 100'000;
+  auto refused = rig.router->complete(big);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == "llm_budget");
+  // The trial is still there for the next ask that can pay.
+  auto answered = rig.router->complete(ask(Tier::simple, "c", "job-rich"));
+  REQUIRE(answered.ok());
+  CHECK(answered->provider == "openai");
+}
+
+TEST_CASE("router: no retry, wait or call outlives the ask's deadline", "[llm][router]") {
+  RouterRig rig(1);
+  rig.openai->set_default(FakeProvider::failure(FailureKind::overloaded, 503));
+  rig.anthropic->set_default(FakeProvider::failure(FailureKind::overloaded, 503));
+  auto a = ask(Tier::simple, "late");
+  a.deadline_ms = rig.clock.now_ms() + 300;  // shorter than the first backoff (375 ms)
+  CHECK_FALSE(rig.router->complete(a).ok());
+  CHECK(rig.sleeps.empty());
+  CHECK(rig.openai->calls() == 1);
+  CHECK(rig.openai->requests()[0].time_left == std::chrono::milliseconds(300));
+  rig.clock.advance(1000);
+  REQUIRE(rig.router->complete(ask(Tier::local, "past")).ok());
+  auto past = ask(Tier::local, "past2");
+  past.deadline_ms = rig.clock.now_ms() - 1;
+  auto expired = rig.router->complete(past);
+  REQUIRE_FALSE(expired.ok());
+  CHECK(expired.error().message.find("time ran out") != std::string::npos);
+  CHECK(rig.ollama[0]->calls() == 1);  // only the ask without a deadline
+}
+
+TEST_CASE("router: a cloud answer without usage is priced from its size", "[llm][router]") {
+  RouterRig rig(0, RouterRig::defaults(), false);
+  rig.openai->set_default(FakeProvider::reply(std::string(400, 'x'), 0, 0));
+  auto a = rig.router->complete(ask(Tier::simple, std::string(800, 'p')));
+  REQUIRE(a.ok());
+  CHECK(a->tokens_in == 201);
+  CHECK(a->tokens_out == 101);
+  CHECK(a->cost_usd > 0);
+}
+
+TEST_CASE("router: a spend limit rests the provider at once", "[llm][router]") {
+  auto options = RouterRig::defaults();
+  options.cloud_breaker_failures = 5;
+  RouterRig rig(0, options, false);
+  rig.openai->script({FakeProvider::failure(FailureKind::spend_limit, 429)});
+  REQUIRE(rig.router->complete(ask(Tier::simple, "1")).ok());  // Anthropic answers
+  REQUIRE(rig.router->complete(ask(Tier::simple, "2")).ok());
+  CHECK(rig.openai->calls() == 1);
+  CHECK(rig.anthropic->calls() == 2);
 }

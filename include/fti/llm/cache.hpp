@@ -19,8 +19,9 @@ class Database;
 namespace fti::llm {
 
 // Hex SHA-256 over a length-prefixed encoding of the fields (no ambiguity between them).
-// The tier is the one the router will serve (after mode changes), not the one asked.
-std::string cache_key(const Ask& ask, Tier served_tier);
+// The tier is the one the router will serve (after mode changes), not the one asked, and the
+// model that tier is configured with: a new model does not inherit the old one's answers.
+std::string cache_key(const Ask& ask, Tier served_tier, std::string_view model);
 
 class LlmCache {
  public:

@@ -25,6 +25,11 @@ class CircuitBreaker {
   // `rest_at_least` lengthens the cooldown (a retry-after longer than the usual rest).
   void record_failure(TimeMs now, std::chrono::milliseconds rest_at_least = std::chrono::milliseconds(0));
 
+  // Opens at once for `rest`, whatever the count (a spend limit: retrying cannot help).
+  void trip(TimeMs now, std::chrono::milliseconds rest);
+  // Gives back a half-open trial slot that was taken but not used for a call.
+  void release_trial() { trial_in_flight_ = false; }
+
   State state(TimeMs now) const;
   // True when the next allowed call is the trial after a cooldown (the router probes first).
   bool needs_trial(TimeMs now) const { return state(now) == State::half_open; }

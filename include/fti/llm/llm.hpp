@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "fti/core/clock.hpp"
 #include "fti/core/result.hpp"
 
 namespace fti::llm {
@@ -34,7 +35,8 @@ struct Ask {
   std::string prompt;      // must already be redacted: it may leave the machine
   int max_tokens = 2048;
   double temperature = 0;
-  std::string job_id;      // the cost ledger's scope and the per-job cap; empty: none
+  std::string job_id;      // the cost ledger's scope and the per-job cap
+  TimeMs deadline_ms = 0;  // on the router's clock; 0: none. No retry, wait or call outlives it.
 };
 
 struct Answer {

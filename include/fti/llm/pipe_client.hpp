@@ -27,7 +27,9 @@ class PipeLlmClient final : public LlmClient {
 };
 
 // The reply line for a child's stdout line, or nullopt when the line is not an LLM request.
-std::optional<std::string> answer_pipe_request(LlmClient& client, std::string_view line, const std::string& job_id);
+// The job's id and deadline are the server's, whatever the child wrote.
+std::optional<std::string> answer_pipe_request(LlmClient& client, std::string_view line, const std::string& job_id,
+                                               TimeMs deadline_ms);
 
 // The reply format on its own, for the server side and tests.
 std::string pipe_reply(const Result<Answer>& answer);

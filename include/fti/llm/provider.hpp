@@ -18,6 +18,8 @@ struct ProviderRequest {
   std::string prompt;
   int max_tokens = 2048;
   double temperature = 0;
+  // What is left of the caller's time; 0: none given. A call never outlives it.
+  std::chrono::milliseconds time_left{0};
 };
 
 struct ProviderReply {

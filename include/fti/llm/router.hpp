@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,9 @@ class Router final : public LlmClient {
  private:
   struct Target;
   Tier served_tier(Tier asked) const;
+  std::string model_for(Tier tier) const;  // the preferred model of a tier (the cache key's)
+  // 0 ms: no deadline; nullopt: the deadline has passed.
+  std::optional<std::chrono::milliseconds> time_left(const Ask& ask) const;
   Result<Answer> serve_local(const Ask& ask);
   Result<Answer> serve_cloud(const Ask& ask, Tier tier);
   Result<Answer> call_cloud_target(Target& target, const std::string& model, const Ask& ask);
