@@ -17,7 +17,8 @@
 //                  prompt unique (a cache hit would skip the upstream), tier simple, a job id
 //                  so the per-job cap is checked
 //   router-memory  the same with MemoryLlmCache and MemoryCostLedger: the SQL writes' share
-//   router-bare    the same with no cache, no ledger and no job id: routing and metrics only
+//   router-bare    the same with no cache and a ledger that keeps nothing (the router needs
+//                  one for cloud calls): routing, breakers and metrics alone
 //   direct-http    one raw POST /v1/chat/completions to the fake (non-streaming by default)
 //   portkey        the same POST to the Portkey gateway, which forwards it to the fake
 //
@@ -392,6 +393,14 @@ Send raw_post(std::string url, std::vector<std::pair<std::string, std::string>> 
   };
 }
 
+// router-bare's ledger: the router refuses cloud calls without one, and this one keeps
+// nothing, so the path measures routing, breakers and metrics alone.
+class NullCostLedger final : public fti::llm::CostLedger {
+ public:
+  fti::Status record(const fti::llm::LedgerEntry&) override { return fti::ok_status(); }
+  fti::Result<double> spent_by_job(const std::string&) override { return 0.0; }
+};
+
 // A router and what it borrows, built as src/api/app.cpp builds the server's.
 struct RouterSetup {
   fti::SystemClock clock;
@@ -423,6 +432,8 @@ std::unique_ptr<RouterSetup> make_router_setup(const std::string& fake_url, Stor
   } else if (store == Store::memory) {
     s->cache = std::make_unique<fti::llm::MemoryLlmCache>();
     s->ledger = std::make_unique<fti::llm::MemoryCostLedger>();
+  } else {
+    s->ledger = std::make_unique<NullCostLedger>();
   }
   fti::LlmConfig config;  // the defaults, with OpenAI at the fake and nothing else
   config.mode = "auto";
@@ -466,16 +477,15 @@ class Paths {
       // since MemoryCostLedger sums a job's spending over every entry it holds.
       if (!setup || store == Store::memory) setup = make_router_setup(fake_url_, store, tmp_);
       fti::llm::Router* router = setup->router.get();
-      const bool with_job = store != Store::none;
       const auto per_job = static_cast<std::uint64_t>(std::max(1, o_.calls_per_job));
-      return [router, nonce, bytes, with_job, per_job](std::uint64_t ticket) -> std::optional<std::string> {
+      return [router, nonce, bytes, per_job](std::uint64_t ticket) -> std::optional<std::string> {
         Ask ask;
         ask.task = "rewrite";
         ask.tier = Tier::simple;
         ask.system = kSystem;
         ask.prompt = make_prompt(nonce, ticket, bytes);
         ask.max_tokens = kMaxTokens;
-        if (with_job) ask.job_id = fmt::format("bench-{}-{}", nonce, ticket / per_job);
+        ask.job_id = fmt::format("bench-{}-{}", nonce, ticket / per_job);
         auto answer = router->complete(ask);
         if (!answer) return answer.error().message;
         if (answer->cached) return std::string("a cache hit: the prompts are not unique");
@@ -819,8 +829,8 @@ Pass run_pass(Paths& paths, const std::vector<std::string>& names, const Options
   return pass;
 }
 
-// When paths cannot keep up: a pass at what each of them sustains (70% of what it answered
-// a second, in steps of 50) with the baselines its overhead needs. The slowest pass has
+// When paths cannot keep up: a pass at what each of them sustains (half of what it answered
+// a second when overloaded, in steps of 50) with the baselines its overhead needs. The slowest pass has
 // every path, so the ratio is given at a rate where nothing is queueing. Rates within 20%
 // of each other share the slower pass.
 std::vector<std::pair<double, std::vector<std::string>>> slower_passes(const Pass& first, double target) {
@@ -831,7 +841,7 @@ std::vector<std::pair<double, std::vector<std::string>>> slower_passes(const Pas
     double sustain = target;
     // What it answered over the whole run: the measured window alone undercounts a path
     // whose late requests were never sent.
-    if (!r.keeps_up) sustain = std::max(50.0, std::floor(r.capacity * 0.7 / 50) * 50);
+    if (!r.keeps_up) sustain = std::max(50.0, std::floor(r.capacity * 0.5 / 50) * 50);
     if (r.ok_all == 0) sustain = 50;  // answered nothing: as slow as we go
     sustains[r.path] = sustain;
     if (sustain < target) rates.push_back(sustain);
@@ -883,7 +893,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_option("--paths", paths, "comma-separated: direct,router,router-memory,router-bare,direct-http,portkey");
   app.add_option("--sustain-rate", o.sustain_rate,
-                 "when a path cannot keep up: run every path again at this rate (default: a pass at 70% of what "
+                 "when a path cannot keep up: run every path again at this rate (default: a pass at half of what "
                  "each such path answered a second, the slowest one with every path; 0: no more passes)");
   app.add_option("--breakdown", o.breakdown,
                  "also time the router's own steps (cache key, SQL statements, metrics) N times each, alone")

@@ -17,57 +17,27 @@ namespace {
 
 using detail::Token;
 
-bool is_upper_name(std::string_view name) {
-  bool letter = false;
-  for (char c : name) {
-    if (c >= 'A' && c <= 'Z') {
-      letter = true;
-    } else if (!(c == '_' || (c >= '0' && c <= '9'))) {
-      return false;
-    }
-  }
-  return letter && !(name[0] >= '0' && name[0] <= '9');
-}
-
-// --- Python -----------------------------------------------------------------------------------
-
-void python_line_definitions(std::string_view line, std::set<std::string>& names) {
-  std::vector<Token> t = detail::tokenize(line);
-  std::size_t i = 0;
-  if (i < t.size() && t[i].text == "async") ++i;
-  if (i + 1 < t.size() && (t[i].text == "def" || t[i].text == "class") && t[i + 1].ident) {
-    names.emplace(t[i + 1].text);
-    return;
-  }
-  // NAME = ... or NAME: type = ...; not NAME == ... (an expression statement).
-  if (t.size() >= 2 && t[0].ident && is_upper_name(t[0].text)) {
-    bool assigns = t[1].text == "=" && (t.size() < 3 || t[2].text != "=");
-    if (assigns || t[1].text == ":") names.emplace(t[0].text);
-  }
-}
-
-// Only lines at column 0 that do not continue an open bracket or a backslash line.
-void python_definitions(std::string_view code, std::set<std::string>& names) {
-  int depth = 0;
-  bool continued = false;
-  for (std::string_view line : detail::split_lines(code)) {
-    bool top = depth == 0 && !continued && !line.empty() && line[0] != ' ' && line[0] != '\t';
-    if (top) python_line_definitions(line, names);
-    for (char c : line) {
-      if (c == '(' || c == '[' || c == '{') ++depth;
-      if ((c == ')' || c == ']' || c == '}') && depth > 0) --depth;
-    }
-    std::size_t last = line.find_last_not_of(" \t\r");
-    continued = last != std::string_view::npos && line[last] == '\\';
-  }
-}
-
 // --- JavaScript / TypeScript --------------------------------------------------------------------
 
+// The text of the string literal starting at text[pos] (after blanks); empty when none.
+std::string_view quoted_at(std::string_view text, std::size_t pos) {
+  pos = text.find_first_not_of(" \t", pos);
+  if (pos == std::string_view::npos) return {};
+  char q = text[pos];
+  if (q != '\'' && q != '"' && q != '`') return {};
+  std::size_t close = text.find(q, pos + 1);
+  if (close == std::string_view::npos) return {};
+  return text.substr(pos + 1, close - pos - 1);
+}
+
+// Top-level declarations are plain names ("f"); what the module exports is a fact of its own
+// ("export:f", "export:default", "export:* from ./util"), so an answer that keeps `function f`
+// but drops its `export` is caught.
 class JsDefinitions {
  public:
-  JsDefinitions(const std::vector<Token>& tokens, std::set<std::string>& names)
-      : t_(tokens), names_(names) {}
+  JsDefinitions(std::string_view text, std::string_view code, const std::vector<Token>& tokens,
+                std::set<std::string>& names)
+      : text_(text), code_(code), t_(tokens), names_(names) {}
 
   void run() {
     for (i_ = 0; i_ < t_.size(); ++i_) {
@@ -86,6 +56,7 @@ class JsDefinitions {
  private:
   std::string_view at(std::size_t k) const { return k < t_.size() ? t_[k].text : ""; }
   bool ident_at(std::size_t k) const { return k < t_.size() && t_[k].ident; }
+  void export_name(std::string_view name) { names_.emplace("export:" + std::string(name)); }
 
   // A keyword only declares at the start of a statement (`x.class` or `a = function` do not).
   bool statement_start() const {
@@ -104,26 +75,60 @@ class JsDefinitions {
     } else if (tok == "class" || tok == "interface" || tok == "enum") {
       if (ident_at(i_ + 1) && at(i_ + 1) != "extends") names_.emplace(at(i_ + 1));
     } else if (tok == "const" || tok == "let" || tok == "var") {
-      if (ident_at(i_ + 1) && at(i_ + 1) != "enum") names_.emplace(at(i_ + 1));
+      std::size_t k = at(i_ + 1) == "enum" ? i_ + 2 : i_ + 1;  // TypeScript's const enum E
+      if (ident_at(k)) names_.emplace(at(k));
     } else if (tok == "type") {
       if (ident_at(i_ + 1) && (at(i_ + 2) == "=" || at(i_ + 2) == "<")) names_.emplace(at(i_ + 1));
     } else if (tok == "exports" && at(i_ + 1) == "." && ident_at(i_ + 2)) {
-      names_.emplace(at(i_ + 2));
+      export_name(at(i_ + 2));
     } else if (tok == "module" && at(i_ + 1) == "." && at(i_ + 2) == "exports") {
-      if (at(i_ + 3) == "=") names_.emplace("module.exports");
-      if (at(i_ + 3) == "." && ident_at(i_ + 4)) names_.emplace(at(i_ + 4));
+      common_js_exports();
     }
+  }
+
+  // module.exports = X, module.exports = { a, b: c }, module.exports.x = ...
+  void common_js_exports() {
+    if (at(i_ + 3) == "." && ident_at(i_ + 4)) return export_name(at(i_ + 4));
+    if (at(i_ + 3) != "=") return;
+    names_.emplace("module.exports");
+    if (at(i_ + 4) == "{") object_keys(i_ + 4);
   }
 
   void exported() {
     std::string_view next = at(i_ + 1);
-    if (next == "default") {
-      names_.emplace("default");
-    } else if (next == "*" && at(i_ + 2) == "as" && ident_at(i_ + 3)) {
-      names_.emplace(at(i_ + 3));
-    } else if (next == "{") {
-      export_list(i_ + 2);
+    if (next == "default" || next == "=") {  // export default ...; TypeScript's export = x
+      export_name(next == "=" ? "=" : "default");
+    } else if (next == "*") {
+      export_star();
+    } else if (next == "{" || (next == "type" && at(i_ + 2) == "{")) {
+      export_list(next == "{" ? i_ + 2 : i_ + 3);
+    } else {
+      std::string_view name = declared_name(i_ + 1);
+      if (!name.empty()) export_name(name);
     }
+  }
+
+  // export * as ns from '...' exports ns; export * from '...' everything the source does.
+  void export_star() {
+    if (at(i_ + 2) == "as" && ident_at(i_ + 3)) return export_name(at(i_ + 3));
+    if (at(i_ + 2) != "from") return;
+    auto after_from = static_cast<std::size_t>(t_[i_ + 2].text.data() - code_.data()) + 4;
+    names_.emplace("export:* from " + std::string(quoted_at(text_, after_from)));
+  }
+
+  // The name after `export`: function f, async function* g, abstract class C, const enum E,
+  // declare const x, interface I, type T, namespace N.
+  std::string_view declared_name(std::size_t k) const {
+    while (at(k) == "async" || at(k) == "declare" || at(k) == "abstract") ++k;
+    if (at(k) == "const" && at(k + 1) == "enum") ++k;
+    std::string_view keyword = at(k);
+    if (keyword == "function") k = at(k + 1) == "*" ? k + 1 : k;
+    static const std::set<std::string_view> declares = {"function", "class", "interface",
+                                                        "enum",     "const", "let",
+                                                        "var",      "type",  "namespace",
+                                                        "module"};
+    if (!declares.count(keyword) || !ident_at(k + 1)) return {};
+    return at(k + 1);
   }
 
   // export { a, b as c } exports a and c; the tokens are read here, the braces by run().
@@ -131,15 +136,39 @@ class JsDefinitions {
     std::string_view name;
     for (; k < t_.size() && at(k) != "}"; ++k) {
       if (at(k) == ",") {
-        if (!name.empty()) names_.emplace(name);
+        if (!name.empty()) export_name(name);
         name = {};
       } else if (t_[k].ident && at(k) != "as" && at(k) != "type") {
         name = at(k);
       }
     }
-    if (!name.empty()) names_.emplace(name);
+    if (!name.empty()) export_name(name);
   }
 
+  // The keys of `{ a, b: c, async d() {}, ...rest }` at `{`: an entry's last name before its
+  // value (':'), parameters ('(') or end; spreads and [computed] keys name nothing.
+  void object_keys(std::size_t k) {
+    int depth = 0;
+    std::string_view key;
+    bool past_key = false;
+    for (++k; k < t_.size(); ++k) {
+      std::string_view w = at(k);
+      if (depth == 0 && (w == "," || w == "}")) {
+        if (!key.empty()) export_name(key);
+        if (w == "}") return;
+        key = {};
+        past_key = false;
+        continue;
+      }
+      if (depth == 0 && (w == ":" || w == "(" || w == "." || w == "[" || w == "=")) past_key = true;
+      if (depth == 0 && !past_key && t_[k].ident) key = w;
+      if (w == "(" || w == "[" || w == "{") ++depth;
+      if ((w == ")" || w == "]" || w == "}") && depth > 0) --depth;
+    }
+  }
+
+  std::string_view text_;
+  std::string_view code_;
   const std::vector<Token>& t_;
   std::set<std::string>& names_;
   std::size_t i_ = 0;
@@ -204,23 +233,47 @@ std::optional<std::string> unbalanced_brackets(CodeLanguage language, std::strin
 }
 
 std::vector<std::string> top_level_definitions(CodeLanguage language, std::string_view text) {
+  if (language == CodeLanguage::python) {
+    std::set<std::string> names = detail::python_facts(text).names;
+    return {names.begin(), names.end()};
+  }
   std::set<std::string> names;
   std::vector<std::string> defines;
   std::string code = detail::blanked_code(language, text, &defines);
   switch (language) {
-    case CodeLanguage::python: python_definitions(code, names); break;
     case CodeLanguage::c:
     case CodeLanguage::cpp: detail::c_definitions(detail::tokenize(code), names); break;
     case CodeLanguage::javascript:
     case CodeLanguage::typescript: {
       std::vector<Token> tokens = detail::tokenize(code);
-      JsDefinitions(tokens, names).run();
+      JsDefinitions(text, code, tokens, names).run();
       break;
     }
+    case CodeLanguage::python:
     case CodeLanguage::other: break;
   }
   names.insert(defines.begin(), defines.end());
   return {names.begin(), names.end()};
+}
+
+// "Tidy the imports" may remove a Python import nothing uses. Not in a package's __init__.py
+// or a module with __all__: there imports are what the package exports, used or not.
+std::vector<std::string> names_to_keep(std::string_view path, CodeLanguage language,
+                                       std::string_view text) {
+  if (language != CodeLanguage::python) return top_level_definitions(language, text);
+  detail::PythonFacts facts = detail::python_facts(text);
+  std::size_t slash = path.find_last_of('/');
+  bool init = path.substr(slash == std::string_view::npos ? 0 : slash + 1) == "__init__.py";
+  if (!init && !facts.has_all) {
+    std::set<std::string> kept;
+    for (const detail::PythonImport& import : facts.imports) {
+      if (import.keep) kept.insert(import.fact);
+    }
+    for (const detail::PythonImport& import : facts.imports) {
+      if (!kept.count(import.fact)) facts.names.erase(import.fact);
+    }
+  }
+  return {facts.names.begin(), facts.names.end()};
 }
 
 namespace {

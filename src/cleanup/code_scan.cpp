@@ -72,6 +72,7 @@ struct Head {
   std::vector<Token> t;
   bool is_typedef = false;
   bool is_extern = false;
+  bool is_static = false;  // internal linkage for a function or variable
 };
 
 // Index just past the group opened at `k` (`open` ... `close`, nested).
@@ -101,6 +102,7 @@ Head strip_head(const std::vector<Token>& s) {
                           "export", "__inline", "__forceinline", "_Noreturn", "__extension__"})) {
       h.is_typedef = h.is_typedef || w == "typedef";
       h.is_extern = h.is_extern || w == "extern";
+      h.is_static = h.is_static || w == "static";
       ++k;
     } else {
       h.t.push_back(s[k++]);
@@ -235,6 +237,10 @@ std::size_t after_elaborated_type(const std::vector<Token>& t) {
   return k;
 }
 
+// Names are qualified by the namespaces around them (app::Box) and a namespace is a name
+// itself, so moving a declaration into or out of one is a change. Internal linkage is part
+// of the name ("static:helper"): a function that becomes static, or moves into an
+// anonymous namespace, can no longer be called from other files.
 class CDefinitions {
  public:
   CDefinitions(const std::vector<Token>& tokens, std::set<std::string>& names)
@@ -256,7 +262,7 @@ class CDefinitions {
     }
     if (s == "{") return open_brace();
     if (s == "}") {
-      if (namespaces_ > 0) --namespaces_;
+      if (!scopes_.empty()) scopes_.pop_back();
       return reset();
     }
     if (s == ";" && parens_ == 0) {
@@ -276,8 +282,31 @@ class CDefinitions {
     type_tail_ = false;
   }
 
-  void add(const std::string& name) {
-    if (!name.empty()) names_.insert(name);
+  // A namespace scope, or extern "C" (which adds nothing to names).
+  struct Scope {
+    std::string prefix;     // "a::b::"
+    bool internal = false;  // inside an anonymous namespace
+  };
+
+  void add(const std::string& name, bool is_static = false) {
+    if (name.empty()) return;
+    bool internal = is_static || (!scopes_.empty() && scopes_.back().internal);
+    names_.insert((internal ? "static:" : "") + prefix() + name);
+  }
+
+  std::string prefix() const { return scopes_.empty() ? std::string() : scopes_.back().prefix; }
+
+  // After `namespace a::b {`, `namespace {` or `extern "C" {`.
+  void enter_scope(const Head& head) {
+    Scope scope{prefix(), !scopes_.empty() && scopes_.back().internal};
+    std::string name;
+    for (std::size_t k = 1; k < head.t.size(); ++k) name += head.t[k].text;
+    if (!head.t.empty() && name.empty()) scope.internal = true;
+    if (!name.empty()) {
+      add(name);
+      scope.prefix += name + "::";
+    }
+    scopes_.push_back(std::move(scope));
   }
 
   void open_brace() {
@@ -290,7 +319,7 @@ class CDefinitions {
     // namespace x { and extern "C" { hold file-scope declarations.
     if ((head.t.empty() && head.is_extern) || (!head.t.empty() && head.t[0].text == "namespace")) {
       inner_ = 0;
-      ++namespaces_;
+      enter_scope(head);
       return reset();
     }
     body_ = Body::other;
@@ -301,13 +330,14 @@ class CDefinitions {
       if (after >= head.t.size() || one_of(head.t[after].text, {":", "final", "<"})) {
         add(defined_type_name(head.t));
         body_ = Body::type;
+        tail_static_ = head.is_static;  // static struct {...} s; makes s internal
         return;
       }
       head.t.erase(head.t.begin(), head.t.begin() + static_cast<std::ptrdiff_t>(after));
     }
     std::string function = function_name(head.t);
-    if (!function.empty()) return add(function);
-    for (const std::string& v : variable_names(head.t)) add(v);  // int x{5};
+    if (!function.empty()) return add(function, head.is_static);
+    for (const std::string& v : variable_names(head.t)) add(v, head.is_static);  // int x{5};
   }
 
   void body_closed() {
@@ -319,7 +349,7 @@ class CDefinitions {
 
   void declaration() {
     if (type_tail_) {
-      for (const std::string& v : variable_names(stmt_)) add(v);
+      for (const std::string& v : variable_names(stmt_)) add(v, tail_static_);
       return;
     }
     Head head = strip_head(stmt_);
@@ -337,8 +367,8 @@ class CDefinitions {
     }
     if (head.is_typedef) return add(typedef_name(t));
     std::string function = function_name(t);
-    if (!function.empty()) return add(function);
-    for (const std::string& v : variable_names(t)) add(v);
+    if (!function.empty()) return add(function, head.is_static);
+    for (const std::string& v : variable_names(t)) add(v, head.is_static);
   }
 
   const std::vector<Token>& tokens_;
@@ -347,9 +377,10 @@ class CDefinitions {
   int parens_ = 0;           // open ( and [ in stmt_
   bool assigned_ = false;    // stmt_ has a top-level '=': a '{' starts an initializer
   bool type_tail_ = false;   // reading the declarators after a struct body
+  bool tail_static_ = false;  // and that struct's declaration was static
   int inner_ = 0;            // brace depth inside a body being skipped
   Body body_ = Body::other;
-  int namespaces_ = 0;  // open namespace and extern "C" blocks
+  std::vector<Scope> scopes_;  // open namespace and extern "C" blocks
 };
 
 }  // namespace

@@ -32,4 +32,21 @@ std::string blanked_code(CodeLanguage language, std::string_view text,
 // Top-level names of C or C++ tokens (see top_level_definitions).
 void c_definitions(const std::vector<Token>& tokens, std::set<std::string>& names);
 
+// One name a top-level Python import binds.
+struct PythonImport {
+  std::string fact;   // as in the names: "import:os", "import:a.b", "import:from m import *"
+  std::string bound;  // the name it binds ("a" for import a.b); empty for a * import
+  // Dropping it could change behaviour: the name is used outside the imports, it is a
+  // __future__ or * import, or it is marked noqa (unused on purpose: a side effect).
+  bool keep = false;
+};
+
+// What a Python module defines and binds at its top level (see top_level_definitions).
+struct PythonFacts {
+  std::set<std::string> names;
+  std::vector<PythonImport> imports;
+  bool has_all = false;  // __all__ is assigned: the module declares what it exports
+};
+PythonFacts python_facts(std::string_view text);
+
 }  // namespace fti::cleanup::detail

@@ -18,6 +18,7 @@ namespace fti::cleanup {
 namespace {
 
 constexpr const char* kPassName = "llm-readme";
+constexpr const char* kReadmeOffReason = "README generation off";
 constexpr std::size_t kMaxListedFiles = 300;
 constexpr std::size_t kMaxListBytes = 12 * 1024;
 constexpr std::size_t kMaxExcerptFiles = 3;
@@ -65,16 +66,23 @@ bool entry_file(const std::string& rel) {
          std::find(std::begin(names), std::end(names), name) != std::end(names);
 }
 
-std::string first_lines(std::string_view text) {
+// The opening lines of an entry file as a prompt may show them. Secrets are masked in the
+// whole file first: a token cut at the excerpt's end would no longer match its rule and its
+// prefix would go out. Then only complete lines are kept, up to the line and byte bounds.
+std::string excerpt_of(std::string_view text) {
+  std::string masked = detail::mask_secrets(text);
   std::size_t end = 0;
-  for (std::size_t line = 0; line < kExcerptLines && end < text.size(); ++line) {
-    std::size_t nl = text.find('\n', end);
-    end = nl == std::string_view::npos ? text.size() : nl + 1;
+  for (std::size_t line = 0; line < kExcerptLines && end < masked.size(); ++line) {
+    std::size_t nl = masked.find('\n', end);
+    std::size_t next = nl == std::string::npos ? masked.size() : nl + 1;
+    if (next > kMaxExcerptBytes) break;
+    end = next;
   }
-  return std::string(text.substr(0, std::min(end, kMaxExcerptBytes)));
+  return masked.substr(0, end);
 }
 
-// What the model sees of the project: bounded, and masked as a whole at the end.
+// What the model sees of the project: bounded; excerpts masked per file, and the whole
+// masked again at the end (file names may hold a secret too).
 class ProjectSummary {
  public:
   static Result<std::string> build(const std::vector<detail::TreeFile>& files) {
@@ -107,7 +115,8 @@ class ProjectSummary {
       if (shown == kMaxExcerptFiles || f.symlink || !entry_file(f.rel)) continue;
       FTI_ASSIGN_OR_RETURN(std::string text, detail::read_file(f.full));
       if (text.find('\0') != std::string::npos) continue;
-      std::string excerpt = first_lines(text);
+      std::string excerpt = excerpt_of(text);
+      if (excerpt.empty()) continue;  // a first line longer than the bound says little
       std::string fence = detail::fence_for(excerpt);
       out += "\n" + f.rel + " begins:\n" + fence + "\n" + excerpt +
              (excerpt.empty() || excerpt.back() == '\n' ? "" : "\n") + fence + "\n";
@@ -185,12 +194,15 @@ class LlmReadmePass final : public Pass {
       ctx.report.llm.skip(kLlmOffReason, "");
       return ok_status();
     }
-    if (files.empty() || (!wants_readme && !options_.suggest_structure)) return ok_status();
+    if (files.empty()) return ok_status();
+    // write_readme is off in surge mode: the README a project lacks is noted, not asked for.
+    if (wants_readme && !options_.write_readme) ctx.report.llm.skip(kReadmeOffReason, "README.md");
+    bool readme = wants_readme && options_.write_readme;
+    if (!readme && !options_.suggest_structure) return ok_status();
     FTI_ASSIGN_OR_RETURN(std::string summary, ProjectSummary::build(files));
     // A bigger project needs a more capable model to summarise it.
     double complexity = std::min(0.69, static_cast<double>(files.size()) / 200.0);
-    if (wants_readme && !options_.write_readme) ctx.report.llm.skip("README generation off", "");
-    if (wants_readme && options_.write_readme) FTI_TRY(write_readme(ctx, summary, complexity));
+    if (readme) FTI_TRY(write_readme(ctx, summary, complexity));
     if (options_.suggest_structure) suggest_structure(ctx, summary, complexity);
     return ok_status();
   }

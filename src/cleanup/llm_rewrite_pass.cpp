@@ -22,13 +22,18 @@ namespace {
 
 constexpr const char* kPassName = "llm-rewrite";
 
+// Says what the verifier enforces (verify.hpp names_to_keep), so a model that follows it is
+// not rejected for it.
 constexpr const char* kSystemPrompt =
     "You clean up source code without changing what it does. Rewrite the file you are given "
     "into a cleaner version: remove dead code and commented-out blocks, give local variables "
-    "clearer names, tidy and order the imports, keep comments that explain why. Keep every "
-    "top-level and exported name (functions, classes, constants, exports) exactly as it is, "
-    "keep its behaviour, and keep placeholders such as __FTI_SECRET_0__ exactly where they "
-    "are. Answer with the whole file as code only: no explanation, no Markdown.";
+    "clearer names, tidy and order the imports (remove only an import nothing in the file "
+    "uses; in a Python __init__.py or a module with __all__ keep every import), keep comments "
+    "that explain why. Keep every top-level and exported name (functions, classes, variables, "
+    "constants, exports) exactly as it is, with its export, static or namespace unchanged, "
+    "keep an if __name__ == \"__main__\": guard, keep its behaviour, and keep placeholders "
+    "such as __FTI_SECRET_0__ exactly where they are. Answer with the whole file as code "
+    "only: no explanation, no Markdown.";
 
 std::string lowercase(std::string_view s) {
   std::string out(s);

@@ -6,8 +6,25 @@
 
 namespace fti::cleanup::detail {
 
+namespace {
+
+// The router refuses these before any call is made: the tier is off (llm.mode, surge mode,
+// llm.allow_cloud = false) or the per-job cap would be passed. No model was tried.
+bool refused_without_call(const llm::Attempt& attempt) {
+  return !attempt.answer &&
+         (attempt.error_code == errc::llm_disabled || attempt.error_code == errc::llm_budget);
+}
+
+}  // namespace
+
 void record_attempts(LlmUsage& usage, const llm::EscalationResult& result) {
+  bool escalated = false;
   for (const llm::Attempt& attempt : result.attempts) {
+    if (refused_without_call(attempt)) {
+      ++usage.refused_calls;
+      continue;
+    }
+    escalated = escalated || attempt.tier != llm::Tier::local;
     if (!attempt.answer) {
       ++usage.failed_calls;
       continue;
@@ -15,7 +32,7 @@ void record_attempts(LlmUsage& usage, const llm::EscalationResult& result) {
     const llm::Answer& a = *attempt.answer;
     usage.record_answer(a.provider, a.tokens_in, a.tokens_out, a.cost_usd, a.cached);
   }
-  if (result.attempts.size() > 1) ++usage.escalations;
+  if (escalated) ++usage.escalations;
 }
 
 // What each attempt came to. When the tiers disagree, each says its own ("local: answer

@@ -9,8 +9,9 @@
 
 namespace fti::cleanup::detail {
 
-// Every attempt counts in the report, accepted or not: answers by provider, failed calls,
-// and whether the ask went on to a cloud tier.
+// Every attempt counts in the report, accepted or not: answers by provider, calls that failed,
+// asks refused without a call (tier off, budget spent), and whether a cloud tier was
+// actually tried after the Ollama tier (a refused cloud attempt is no escalation).
 void record_attempts(LlmUsage& usage, const llm::EscalationResult& result);
 
 // Why nothing was accepted, short and stable so the report can group files by it.

@@ -71,7 +71,8 @@ void write_llm(json::Writer& w, const LlmUsage& llm) {
   w.field("calls", llm.calls).field("cached", llm.cached);
   w.field("tokens_in", llm.tokens_in).field("tokens_out", llm.tokens_out);
   w.field("cost_usd", llm.cost_usd);
-  w.field("failed_calls", llm.failed_calls).field("escalations", llm.escalations);
+  w.field("failed_calls", llm.failed_calls).field("refused_calls", llm.refused_calls);
+  w.field("escalations", llm.escalations);
   w.key("by_provider").begin_object();
   for (const char* name : {"ollama", "openai", "anthropic"}) {
     auto it = llm.by_provider.find(name);
@@ -131,12 +132,33 @@ std::string skipped_examples(const std::vector<std::string>& paths) {
   return out;
 }
 
+std::string count_of(std::int64_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// Says what happened and nothing that did not: calls that failed, asks the router refused
+// without calling a model, and cloud tiers actually tried are separate, and zero counts are
+// left out.
+std::string llm_summary(const LlmUsage& llm) {
+  std::string out = fmt::format("{} ({} from the cache), {} tokens in, {} tokens out, ${:.4f}.",
+                                count_of(llm.calls, "answer", "answers"), llm.cached,
+                                llm.tokens_in, llm.tokens_out, llm.cost_usd);
+  if (llm.failed_calls > 0) {
+    out += " " + count_of(llm.failed_calls, "call", "calls") + " failed.";
+  }
+  if (llm.refused_calls > 0) {
+    out += " " + count_of(llm.refused_calls, "ask", "asks") +
+           " refused before any call (tier off or the job's LLM budget spent).";
+  }
+  if (llm.escalations > 0) {
+    out += " " + count_of(llm.escalations, "ask", "asks") +
+           " sent on to a cloud model after the local model fell short.";
+  }
+  return out;
+}
+
 std::string llm_markdown(const LlmUsage& llm) {
-  std::string md = fmt::format(
-      "## LLM\n\n{} calls ({} cached, {} failed), {} tokens in, {} tokens out, ${:.4f}; {} "
-      "escalated to a cloud model.\n\n",
-      llm.calls, llm.cached, llm.failed_calls, llm.tokens_in, llm.tokens_out, llm.cost_usd,
-      llm.escalations);
+  std::string md = "## LLM\n\n" + llm_summary(llm) + "\n\n";
   if (!llm.by_provider.empty()) {
     md += "| provider | calls | tokens in | tokens out | cost (USD) |\n|---|---:|---:|---:|---:|\n";
     for (const auto& [name, u] : llm.by_provider) {

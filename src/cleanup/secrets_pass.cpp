@@ -1,5 +1,9 @@
 // The secrets pass: finds credentials committed by mistake. Scanning is hand-written (one
 // pass per line, no regex engine) and messages show only a masked form of what was found.
+// Rules: AWS key ids and secret keys, GitHub tokens (classic and fine-grained), Slack tokens,
+// OpenAI and Anthropic API keys, Google API keys, Stripe live keys, JWTs, passwords inside
+// URLs, and private key blocks (PEM, OpenSSH, PGP). The same spans feed the LLM passes'
+// redaction (secret_scan.hpp), so a rule added here also keeps that secret out of prompts.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -20,6 +24,35 @@ bool is_alnum(char c) {
 }
 bool is_base64(char c) { return is_alnum(c) || c == '/' || c == '+' || c == '='; }
 bool is_slack_char(char c) { return is_alnum(c) || c == '-'; }
+bool is_word_char(char c) { return is_alnum(c) || c == '_'; }
+bool is_base64url(char c) { return is_alnum(c) || c == '_' || c == '-'; }
+bool is_jwt_char(char c) { return is_base64url(c) || c == '.'; }
+bool is_scheme_char(char c) { return is_alnum(c) || c == '+' || c == '.' || c == '-'; }
+bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Random key material mixes upper case, lower case and digits; words and kebab-case names
+// (a CSS class such as sk-folding-cube) do not.
+bool looks_random(std::string_view s) {
+  bool upper = false, lower = false, digit = false;
+  for (char c : s) {
+    upper = upper || (c >= 'A' && c <= 'Z');
+    lower = lower || (c >= 'a' && c <= 'z');
+    digit = digit || (c >= '0' && c <= '9');
+  }
+  return upper && lower && digit;
+}
+
+// Just past "PRIVATE KEY-----" or PGP's "PRIVATE KEY BLOCK-----" at or after `from`; npos
+// when there is none.
+std::size_t private_key_tail_end(std::string_view text, std::size_t from) {
+  for (std::size_t pos = text.find("PRIVATE KEY", from); pos != std::string_view::npos;
+       pos = text.find("PRIVATE KEY", pos + 1)) {
+    std::size_t k = pos + 11;
+    if (text.substr(k, 6) == " BLOCK") k += 6;
+    if (text.substr(k, 5) == "-----") return k + 5;
+  }
+  return std::string_view::npos;
+}
 
 // The first four characters, then one '*' per hidden character.
 std::string mask(std::string_view secret) {
@@ -63,7 +96,13 @@ class LineScanner {
     aws_secret_keys();
     private_keys();
     for (std::string_view p : {"ghp_", "gho_", "ghs_", "ghu_", "ghr_"}) github_tokens(p);
+    github_fine_grained_tokens();
     slack_tokens();
+    model_api_keys();
+    google_api_keys();
+    for (std::string_view p : {"sk_live_", "rk_live_"}) stripe_keys(p);
+    jwts();
+    url_passwords();  // last: a token in a URL is reported once, by its own rule
     return std::move(hits_);
   }
 
@@ -107,10 +146,10 @@ class LineScanner {
   void private_keys() {
     std::size_t begin = line_.find("-----BEGIN ");
     if (begin == std::string_view::npos) return;
-    std::size_t end = line_.find("PRIVATE KEY-----", begin);
+    std::size_t end = private_key_tail_end(line_, begin);
     if (end == std::string_view::npos) return;
     // The armour line names the key type and holds no secret material.
-    std::string_view armour = line_.substr(begin, end + 16 - begin);
+    std::string_view armour = line_.substr(begin, end - begin);
     hits_.push_back({"private-key",
                      "private key block (" + std::string(armour) + "): remove it and rotate the key",
                      begin, begin});
@@ -125,6 +164,143 @@ class LineScanner {
       hits_.push_back(
           {"github-token", "GitHub token " + mask(line_.substr(pos, 40)) + ": revoke it", pos, pos + 40});
     }
+  }
+
+  // github_pat_ followed by at least 22 of [A-Za-z0-9_] (the fine-grained format).
+  void github_fine_grained_tokens() {
+    static constexpr std::string_view kPrefix = "github_pat_";
+    for (std::size_t pos = line_.find(kPrefix); pos != std::string_view::npos;
+         pos = line_.find(kPrefix, pos + 1)) {
+      if (!boundary_before(pos, is_word_char)) continue;
+      std::size_t n = run_length(line_, pos + kPrefix.size(), is_word_char);
+      if (n < 22) continue;
+      std::size_t end = pos + kPrefix.size() + n;
+      hits_.push_back({"github-token",
+                       "GitHub token " + mask(line_.substr(pos, end - pos)) + ": revoke it", pos,
+                       end});
+    }
+  }
+
+  // sk-, sk-proj-, sk-ant-api03-... followed by at least 20 key characters in all.
+  void model_api_keys() {
+    for (std::size_t pos = line_.find("sk-"); pos != std::string_view::npos;
+         pos = line_.find("sk-", pos + 1)) {
+      if (!boundary_before(pos, is_base64url)) continue;
+      std::size_t n = run_length(line_, pos + 3, is_base64url);
+      std::string_view body = line_.substr(pos + 3, n);
+      if (n < 20 || !looks_random(body)) continue;
+      bool anthropic = body.substr(0, 4) == "ant-";
+      hits_.push_back({anthropic ? "anthropic-api-key" : "openai-api-key",
+                       std::string(anthropic ? "Anthropic" : "OpenAI") + " API key " +
+                           mask(line_.substr(pos, 3 + n)) + ": revoke it",
+                       pos, pos + 3 + n});
+    }
+  }
+
+  // AIza followed by exactly 35 of [A-Za-z0-9_-].
+  void google_api_keys() {
+    for (std::size_t pos = line_.find("AIza"); pos != std::string_view::npos;
+         pos = line_.find("AIza", pos + 1)) {
+      if (!boundary_before(pos, is_base64url)) continue;
+      if (run_length(line_, pos + 4, is_base64url) != 35) continue;
+      hits_.push_back({"google-api-key",
+                       "Google API key " + mask(line_.substr(pos, 39)) + ": restrict or delete it",
+                       pos, pos + 39});
+    }
+  }
+
+  // sk_live_ or rk_live_ followed by at least 16 of [A-Za-z0-9]; test-mode keys are not secret.
+  void stripe_keys(std::string_view prefix) {
+    for (std::size_t pos = line_.find(prefix); pos != std::string_view::npos;
+         pos = line_.find(prefix, pos + 1)) {
+      if (!boundary_before(pos, is_word_char)) continue;
+      std::size_t n = run_length(line_, pos + prefix.size(), is_alnum);
+      if (n < 16) continue;
+      std::size_t end = pos + prefix.size() + n;
+      hits_.push_back({"stripe-key",
+                       "Stripe live key " + mask(line_.substr(pos, end - pos)) + ": roll it", pos,
+                       end});
+    }
+  }
+
+  // header.payload.signature: three base64url segments of 10 or more characters, the first
+  // two JSON objects (so beginning eyJ, the encoding of '{"').
+  void jwts() {
+    for (std::size_t pos = line_.find("eyJ"); pos != std::string_view::npos;
+         pos = line_.find("eyJ", pos + 1)) {
+      if (!boundary_before(pos, is_jwt_char)) continue;
+      std::size_t end = jwt_end(pos);
+      if (end == std::string_view::npos) continue;
+      hits_.push_back({"jwt", "JSON Web Token " + mask(line_.substr(pos, end - pos)) +
+                                  ": a signed token grants access until it expires",
+                       pos, end});
+      pos = end - 1;
+    }
+  }
+
+  std::size_t jwt_end(std::size_t k) const {
+    for (int segment = 0; segment < 3; ++segment) {
+      if (segment < 2 && line_.substr(k, 3) != "eyJ") return std::string_view::npos;
+      std::size_t n = run_length(line_, k, is_base64url);
+      if (n < 10) return std::string_view::npos;
+      k += n;
+      if (segment == 2) break;
+      if (k >= line_.size() || line_[k] != '.') return std::string_view::npos;
+      ++k;
+    }
+    return k;
+  }
+
+  // scheme://user:password@host: the password. Placeholders (${VAR}, {{var}}, <password>,
+  // %(var)s) and already masked values (****) are not secrets.
+  void url_passwords() {
+    for (std::size_t pos = line_.find("://"); pos != std::string_view::npos;
+         pos = line_.find("://", pos + 1)) {
+      std::size_t scheme = scheme_start(pos);
+      if (scheme == pos) continue;
+      std::size_t authority = pos + 3;
+      std::size_t end = authority;
+      while (end < line_.size() && std::string_view("/?#\"'`<> \t").find(line_[end]) ==
+                                       std::string_view::npos) {
+        ++end;
+      }
+      std::size_t at = line_.substr(authority, end - authority).rfind('@');
+      if (at == std::string_view::npos || authority + at + 1 >= end) continue;
+      std::string_view userinfo = line_.substr(authority, at);
+      std::size_t colon = userinfo.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::size_t begin = authority + colon + 1;
+      std::size_t stop = authority + at;
+      if (begin == stop || placeholder(line_.substr(begin, stop - begin)) || covered(begin, stop)) {
+        continue;
+      }
+      hits_.push_back({"url-password",
+                       "password in a " + std::string(line_.substr(scheme, pos - scheme)) +
+                           " URL: change it and load it from the environment",
+                       begin, stop});
+    }
+  }
+
+  // Where the URL scheme ending at `colon` begins (a letter, then letters, digits, + . -);
+  // `colon` itself when there is none.
+  std::size_t scheme_start(std::size_t colon) const {
+    std::size_t k = colon;
+    while (k > 0 && is_scheme_char(line_[k - 1])) --k;
+    while (k < colon && !is_letter(line_[k])) ++k;
+    return k;
+  }
+
+  static bool placeholder(std::string_view value) {
+    if (value.find_first_not_of("*xX") == std::string_view::npos) return true;
+    for (std::string_view open : {"$", "{", "<", "%(", "%s"}) {
+      if (value.substr(0, open.size()) == open) return true;
+    }
+    return false;
+  }
+
+  bool covered(std::size_t begin, std::size_t end) const {
+    return std::any_of(hits_.begin(), hits_.end(),
+                       [&](const Hit& h) { return h.begin < end && begin < h.end; });
   }
 
   // xoxb-, xoxa-, xoxp-, xoxr-, xoxs- followed by at least 10 token characters.
@@ -201,18 +377,17 @@ namespace {
 // text when it has none): the key material sits between them, on lines of its own or in
 // one string with \n escapes.
 void private_key_blocks(std::string_view text, std::vector<SecretSpan>& spans) {
-  static constexpr std::string_view kTail = "PRIVATE KEY-----";
   for (std::size_t begin = text.find("-----BEGIN "); begin != std::string_view::npos;
        begin = text.find("-----BEGIN ", begin + 1)) {
     std::size_t eol = text.find('\n', begin);
-    std::size_t head = text.find(kTail, begin);
+    std::size_t head = private_key_tail_end(text, begin);
     if (head == std::string_view::npos) return;
     if (eol != std::string_view::npos && head > eol) continue;  // not a private key armour
     std::size_t end = text.size();
     std::size_t end_armour = text.find("-----END ", head);
     if (end_armour != std::string_view::npos) {
-      std::size_t tail = text.find(kTail, end_armour);
-      if (tail != std::string_view::npos) end = tail + kTail.size();
+      std::size_t tail = private_key_tail_end(text, end_armour);
+      if (tail != std::string_view::npos) end = tail;
     }
     spans.push_back({begin, end, "private-key"});
     begin = end - 1;

@@ -28,9 +28,21 @@ constexpr double kSizeFactorAtBound = 0.7;
 constexpr const char* kPythonCheck =
     "import ast,sys; ast.parse(open(sys.argv[1],'rb').read(), sys.argv[1])";
 
+// A checker reads what the file names: `#include "/dev/zero"` makes cc1 read until memory
+// runs out, a huge include chain burns CPU. Limits end such a check in about a second, as a
+// failure, long before the timeout and before the machine feels it.
+constexpr std::int64_t kCheckMemory = 512LL << 20;  // address space: enough for <bits/stdc++.h>
+// V8 reserves about 700 MiB of address space for its code range at start-up, whatever it
+// runs; node --check only parses the file (no includes, nothing read), so it gets more room.
+constexpr std::int64_t kNodeMemory = 1LL << 30;
+constexpr std::int64_t kCheckCpuSeconds = 10;
+constexpr std::int64_t kCheckFileBytes = 16LL << 20;  // checkers write nothing big
+constexpr std::int64_t kCheckOpenFiles = 64;
+
 struct Checker {
   std::string tool;
   std::vector<std::string> argv;  // the file path is appended
+  std::int64_t memory_bytes = kCheckMemory;
 };
 
 std::optional<Checker> checker_for(CodeLanguage language) {
@@ -40,7 +52,7 @@ std::optional<Checker> checker_for(CodeLanguage language) {
     case CodeLanguage::c: return Checker{"gcc", {"gcc", "-fsyntax-only", "-x", "c"}};
     case CodeLanguage::cpp:
       return Checker{"g++", {"g++", "-fsyntax-only", "-x", "c++", "-std=c++20"}};
-    case CodeLanguage::javascript: return Checker{"node", {"node", "--check"}};
+    case CodeLanguage::javascript: return Checker{"node", {"node", "--check"}, kNodeMemory};
     case CodeLanguage::typescript:
     case CodeLanguage::other: break;
   }
@@ -111,6 +123,10 @@ SyntaxResult check_syntax(CodeLanguage language, std::string_view file_name, std
   spec.inherit_environment = false;  // a checker needs no credentials
   spec.timeout = kCheckTimeout;
   spec.max_output_bytes = 64 * 1024;
+  spec.limits.memory_bytes = checker->memory_bytes;
+  spec.limits.cpu_seconds = kCheckCpuSeconds;
+  spec.limits.file_bytes = kCheckFileBytes;
+  spec.limits.open_files = kCheckOpenFiles;
   auto run = run_process(spec);
   if (!run) return {SyntaxStatus::unavailable, checker->tool, run.error().message};
   if (run->timed_out)
@@ -258,7 +274,7 @@ CodeVerifier::CodeVerifier(std::string path, std::string original, VerifyLimits 
 const CodeVerifier::OriginalFacts& CodeVerifier::original_facts() {
   if (facts_) return *facts_;
   OriginalFacts facts;
-  facts.definitions = top_level_definitions(language_, original_);
+  facts.definitions = names_to_keep(path_, language_, original_);
   facts.brackets_balanced = !unbalanced_brackets(language_, original_).has_value();
   // A .h file may be C or C++: whichever checker accepts the original is the one to use.
   std::vector<CodeLanguage> tries = {language_};

@@ -4,6 +4,7 @@
 
 #include "fti/core/ids.hpp"
 #include "fti/db/database.hpp"
+#include "batch_writer.hpp"
 
 namespace fti::llm {
 
@@ -37,24 +38,61 @@ Status MemoryLlmCache::put(const std::string& key, const Answer& answer, TimeMs 
   return ok_status();
 }
 
+struct SqlLlmCache::Row {
+  std::string key;
+  std::string answer_json;
+  TimeMs created_at = 0;
+  TimeMs expires_at = 0;
+};
+
+struct SqlLlmCache::Writer : detail::BatchWriter<Row> {
+  using detail::BatchWriter<Row>::BatchWriter;
+};
+
+SqlLlmCache::SqlLlmCache(db::Database& database) : db_(database) {
+  writer_ = std::make_unique<Writer>([this](const std::vector<Row>& rows) -> Status {
+    return db_.transact(db::TxMode::write, [&](db::Connection& conn) -> Status {
+      for (const Row& r : rows) {
+        FTI_TRY(conn.execute(
+            "INSERT INTO llm_cache (key, answer, created_at, expires_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (key) DO UPDATE SET answer = excluded.answer, created_at = excluded.created_at, "
+            "expires_at = excluded.expires_at",
+            {db::Value(r.key), db::Value(r.answer_json), db::Value(r.created_at), db::Value(r.expires_at)}));
+      }
+      return ok_status();
+    });
+  });
+}
+
+SqlLlmCache::~SqlLlmCache() = default;
+
+void SqlLlmCache::flush() { writer_->flush(); }
+
 Result<std::optional<Answer>> SqlLlmCache::get(const std::string& key, TimeMs now) {
-  FTI_ASSIGN_OR_RETURN(auto conn, db_.acquire());
-  FTI_ASSIGN_OR_RETURN(auto rows, conn->query("SELECT answer FROM llm_cache WHERE key = $1 AND expires_at > $2",
-                                              {db::Value(key), db::Value(now)}));
-  if (rows.empty()) return std::optional<Answer>();
-  FTI_ASSIGN_OR_RETURN(auto answer, answer_from_json(rows[0].get_text(0)));
+  // The newest unwritten put for the key wins over the table.
+  auto queued = writer_->peek([&](const std::vector<Row>& rows) -> std::optional<std::string> {
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+      if (it->key == key) return it->expires_at > now ? std::optional<std::string>(it->answer_json) : std::nullopt;
+    }
+    return std::nullopt;
+  });
+  std::string json;
+  if (queued) {
+    json = std::move(*queued);
+  } else {
+    FTI_ASSIGN_OR_RETURN(auto conn, db_.acquire());
+    FTI_ASSIGN_OR_RETURN(auto rows, conn->query("SELECT answer FROM llm_cache WHERE key = $1 AND expires_at > $2",
+                                                {db::Value(key), db::Value(now)}));
+    if (rows.empty()) return std::optional<Answer>();
+    json = rows[0].get_text(0);
+  }
+  FTI_ASSIGN_OR_RETURN(auto answer, answer_from_json(json));
   return std::optional<Answer>(std::move(answer));
 }
 
 Status SqlLlmCache::put(const std::string& key, const Answer& answer, TimeMs now, TimeMs expires_at) {
-  return db_.transact(db::TxMode::write, [&](db::Connection& conn) -> Status {
-    FTI_TRY(conn.execute(
-        "INSERT INTO llm_cache (key, answer, created_at, expires_at) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (key) DO UPDATE SET answer = excluded.answer, created_at = excluded.created_at, "
-        "expires_at = excluded.expires_at",
-        {db::Value(key), db::Value(answer_to_json(answer)), db::Value(now), db::Value(expires_at)}));
-    return ok_status();
-  });
+  writer_->push(Row{key, answer_to_json(answer), now, expires_at});
+  return ok_status();
 }
 
 Result<std::int64_t> SqlLlmCache::prune(TimeMs now) {

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <unordered_map>
 
 #include "fti/core/log.hpp"
 #include "fti/db/database.hpp"
+#include "batch_writer.hpp"
 
 namespace fti::llm {
 
@@ -85,16 +87,14 @@ double PriceTable::cost(const std::string& provider, const std::string& model, s
 Status MemoryCostLedger::record(const LedgerEntry& entry) {
   std::lock_guard lock(mutex_);
   entries_.push_back(entry);
+  by_job_[entry.job_id] += entry.cost_usd;
   return ok_status();
 }
 
 Result<double> MemoryCostLedger::spent_by_job(const std::string& job_id) {
   std::lock_guard lock(mutex_);
-  double sum = 0;
-  for (const auto& e : entries_) {
-    if (e.job_id == job_id) sum += e.cost_usd;
-  }
-  return sum;
+  auto it = by_job_.find(job_id);
+  return it == by_job_.end() ? 0.0 : it->second;
 }
 
 std::vector<LedgerEntry> MemoryCostLedger::entries() const {
@@ -104,31 +104,68 @@ std::vector<LedgerEntry> MemoryCostLedger::entries() const {
 
 namespace {
 
+// Rows are written in the background in batches; what each job has spent is kept in
+// memory, read from the table once per job (so a retry on another worker starts from what
+// earlier attempts spent) and then kept up to date as calls are recorded.
 class SqlCostLedger final : public CostLedger {
  public:
-  explicit SqlCostLedger(db::Database& database) : db_(database) {}
+  explicit SqlCostLedger(db::Database& database)
+      : db_(database), writer_([this](const std::vector<LedgerEntry>& rows) { return write(rows); }) {}
 
   Status record(const LedgerEntry& e) override {
-    return db_.transact(db::TxMode::write, [&](db::Connection& conn) -> Status {
-      FTI_TRY(conn.execute(
-          "INSERT INTO llm_costs (job_id, provider, model, tokens_in, tokens_out, cost_nusd, at) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-          {db::Value(e.job_id), db::Value(e.provider), db::Value(e.model), db::Value(e.tokens_in),
-           db::Value(e.tokens_out), db::Value(static_cast<std::int64_t>(std::llround(e.cost_usd * kNanoPerUsd))),
-           db::Value(e.at)}));
-      return ok_status();
+    writer_.push(e, [&] {
+      if (auto it = by_job_.find(e.job_id); it != by_job_.end()) it->second += e.cost_usd;
     });
+    return ok_status();
   }
 
   Result<double> spent_by_job(const std::string& job_id) override {
+    auto known = writer_.peek([&](const std::vector<LedgerEntry>&) -> std::optional<double> {
+      auto it = by_job_.find(job_id);
+      return it == by_job_.end() ? std::nullopt : std::optional<double>(it->second);
+    });
+    if (known) return *known;
+    return writer_.read_settled([&] { return sum_in_table(job_id); },
+                                [&](Result<double> in_table, const std::vector<LedgerEntry>& queued) -> Result<double> {
+                                  if (!in_table) return in_table;
+                                  double sum = *in_table;
+                                  for (const auto& q : queued) sum += q.job_id == job_id ? q.cost_usd : 0.0;
+                                  // Jobs are many and short: past a bound, start over.
+                                  if (by_job_.size() >= kMaxJobsRemembered) by_job_.clear();
+                                  by_job_[job_id] = sum;
+                                  return sum;
+                                });
+  }
+
+  void flush() { writer_.flush(); }
+
+ private:
+  static constexpr std::size_t kMaxJobsRemembered = 100'000;
+
+  Result<double> sum_in_table(const std::string& job_id) {
     FTI_ASSIGN_OR_RETURN(auto conn, db_.acquire());
     FTI_ASSIGN_OR_RETURN(auto rows, conn->query("SELECT COALESCE(SUM(cost_nusd), 0) FROM llm_costs WHERE job_id = $1",
                                                 {db::Value(job_id)}));
     return rows.empty() ? 0.0 : static_cast<double>(rows[0].get_int(0)) / kNanoPerUsd;
   }
 
- private:
+  Status write(const std::vector<LedgerEntry>& rows) {
+    return db_.transact(db::TxMode::write, [&](db::Connection& conn) -> Status {
+      for (const auto& e : rows) {
+        FTI_TRY(conn.execute(
+            "INSERT INTO llm_costs (job_id, provider, model, tokens_in, tokens_out, cost_nusd, at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            {db::Value(e.job_id), db::Value(e.provider), db::Value(e.model), db::Value(e.tokens_in),
+             db::Value(e.tokens_out), db::Value(static_cast<std::int64_t>(std::llround(e.cost_usd * kNanoPerUsd))),
+             db::Value(e.at)}));
+      }
+      return ok_status();
+    });
+  }
+
   db::Database& db_;
+  std::unordered_map<std::string, double> by_job_;  // guarded by the writer's queue lock
+  detail::BatchWriter<LedgerEntry> writer_;         // last: its thread uses the members above
 };
 
 }  // namespace

@@ -181,6 +181,7 @@ TEST_CASE("when every tier fails the file stays byte for byte", "[cleanup][llm]"
   CHECK(p.skipped_paths("no model could answer (llm_unavailable)") ==
         std::vector<std::string>{"calc.py"});
   CHECK(p.report.llm.failed_calls == 2);
+  CHECK(p.report.llm.escalations == 1);  // the cloud tier was tried
   CHECK(p.report.llm.calls == 0);
 }
 
@@ -362,6 +363,8 @@ TEST_CASE("a spent budget stops further asks", "[cleanup][llm]") {
   CHECK(p.client.asks().size() == 1);
   CHECK(p.skipped_paths("no model could answer (llm_budget)") == std::vector<std::string>{"a.py"});
   CHECK(p.skipped_paths("per-job LLM budget reached") == std::vector<std::string>{"b.py"});
+  CHECK(p.report.llm.refused_calls == 1);  // the cap refuses before any call is made
+  CHECK(p.report.llm.failed_calls == 0);
 }
 
 TEST_CASE("the rewrite pass reports progress and stops when cancelled", "[cleanup][llm]") {
@@ -450,6 +453,82 @@ TEST_CASE("a README answer that is not a Markdown document is not written", "[cl
   REQUIRE(off.run(make_llm_readme_pass(o)).ok());
   CHECK(off.client.asks().empty());
   CHECK(off.skip("README generation off") != nullptr);
+}
+
+TEST_CASE("README excerpts are masked whole and then cut at a line end", "[cleanup][llm]") {
+  Project p;
+  // The token straddles the 2 KiB excerpt bound: cut first, its prefix would escape masking.
+  const std::string token = "ghp_" + std::string("Zq7Xw3Vt9Rs5Pq1No8Ml4Kj6Hg2Fd0Sa3Yb5Uc");
+  const std::string first = "# " + std::string(2030, 'x') + "\n";
+  write_file(p.root / "main.py", first + "TOKEN = '" + token + "'\nprint(TOKEN)\n");
+  REQUIRE(p.run(make_llm_readme_pass(p.options())).ok());
+  auto asks = p.client.asks();
+  REQUIRE(asks.size() == 1);
+  CHECK(asks[0].prompt.find("ghp_") == std::string::npos);
+  CHECK(asks[0].prompt.find("TOKEN") == std::string::npos);  // no line is cut in two
+  CHECK(asks[0].prompt.find(first) != std::string::npos);
+
+  Project keyfile;  // a key block that begins in the excerpt and ends after it
+  std::string pem = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
+  for (int k = 0; k < 40; ++k) pem += "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB" + std::to_string(k) + "\n";
+  pem += "-----END OPENSSH PRIVATE KEY-----\n";
+  write_file(keyfile.root / "main.py", "KEY = '''\n" + pem + "'''\n");
+  REQUIRE(keyfile.run(make_llm_readme_pass(keyfile.options())).ok());
+  REQUIRE_FALSE(keyfile.client.asks().empty());
+  for (const auto& ask : keyfile.client.asks()) {
+    CHECK(ask.prompt.find("b3BlbnNz") == std::string::npos);
+  }
+}
+
+TEST_CASE("asks refused without a call are neither failures nor escalations", "[cleanup][llm]") {
+  Project p;
+  write_file(p.root / "calc.py", kMessy);
+  p.client.script(Tier::local, Reply::answer(broken(kClean)));  // rejected locally
+  p.client.script(Tier::simple, Reply::failure(errc::llm_disabled, "cloud tiers are off"));
+  REQUIRE(p.rewrite().ok());
+  CHECK(p.report.llm.calls == 1);
+  CHECK(p.report.llm.escalations == 0);
+  CHECK(p.report.llm.failed_calls == 0);
+  CHECK(p.report.llm.refused_calls == 1);
+  std::string md = p.report.to_markdown();
+  CHECK(md.find("1 answer (0 from the cache)") != std::string::npos);
+  CHECK(md.find("1 ask refused before any call") != std::string::npos);
+  CHECK(md.find("escalated") == std::string::npos);
+  CHECK(md.find("failed") == std::string::npos);
+
+  Project tried;  // a cloud call that was made and failed is an escalation and a failure
+  write_file(tried.root / "calc.py", kMessy);
+  tried.client.script(Tier::local, Reply::answer(broken(kClean)));
+  tried.client.script(Tier::simple, Reply::failure(errc::llm_unavailable, "openai: 503"));
+  REQUIRE(tried.rewrite().ok());
+  CHECK(tried.report.llm.escalations == 1);
+  CHECK(tried.report.llm.failed_calls == 1);
+  CHECK(tried.report.llm.refused_calls == 0);
+  CHECK(tried.report.to_markdown().find("1 ask sent on to a cloud model") != std::string::npos);
+}
+
+TEST_CASE("write_readme off: no README is asked for and the report says so", "[cleanup][llm]") {
+  Project p;
+  write_file(p.root / "calc.py", kMessy);
+  LlmPassOptions o = p.options();
+  o.write_readme = false;
+  o.suggest_structure = true;
+  p.client.script(Tier::local, Reply::answer("- Add a tests/ folder\n"), "structure");
+  REQUIRE(p.run(make_llm_readme_pass(o)).ok());
+  auto asks = p.client.asks();
+  REQUIRE(asks.size() == 1);
+  CHECK(asks[0].task == "structure");
+  CHECK_FALSE(fs::exists(p.root / "README.md"));
+  CHECK(p.skipped_paths("README generation off") == std::vector<std::string>{"README.md"});
+
+  Project has;  // a project with a README has nothing to skip
+  write_file(has.root / "calc.py", kMessy);
+  write_file(has.root / "README.md", "# Calc\n");
+  o = has.options();
+  o.write_readme = false;
+  REQUIRE(has.run(make_llm_readme_pass(o)).ok());
+  CHECK(has.report.llm.skipped.empty());
+  CHECK(has.client.asks().empty());
 }
 
 TEST_CASE("without a client both passes only note that the LLM is off", "[cleanup][llm]") {

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "../../src/cleanup/redaction.hpp"
+#include "../../src/cleanup/secret_scan.hpp"
 #include "cleanup_test_util.hpp"
 #include "fti/cleanup/pass.hpp"
 
@@ -150,6 +152,84 @@ TEST_CASE("secrets pass finds credentials, masked, on the right line", "[cleanup
   CHECK(by_rule["slack-token"].line == 6);
   CHECK(by_rule["private-key"].path == "keys/id_rsa");
   CHECK(by_rule["private-key"].line == 1);
+}
+
+// Each newer rule: found, masked in the finding, and covered by redaction.
+TEST_CASE("secrets pass knows model and cloud and web credentials", "[cleanup][passes]") {
+  struct Case {
+    std::string before;  // the line is before + secret + after
+    std::string secret;
+    std::string after;
+    std::string rule;
+  };
+  const std::string google = "AIza" + std::string("SyB1c2D3e4F5g6H7i8J9k0L_m-NoPqRsTuV");
+  REQUIRE(google.size() == 39);
+  const std::string jwt =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0."
+      "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+  const Case cases[] = {
+      {"OPENAI_API_KEY=", "sk-" + std::string("4fQ9xZ2kLm8NpR7sT1uV6wY3bC5dE0gH2jK4lM6nP8qR9sTa"), "",
+       "openai-api-key"},
+      {"key = \"", "sk-proj-" + std::string("Xy7_Ab3-Cd9Ef1Gh2Ij4Kl5Mn6Op7Qr8St9Uv0Wx"), "\"",
+       "openai-api-key"},
+      {"ANTHROPIC_API_KEY: ", "sk-ant-api03-" + std::string("Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2Yz3_-AbCdEf"),
+       "", "anthropic-api-key"},
+      {"token: ", "github_pat_" + std::string("11ABCDEFG0123456789abc_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"),
+       "", "github-token"},
+      {"maps_key = '", google, "'", "google-api-key"},
+      {"STRIPE = '", "sk_live_" + std::string("51H8abcDEF123ghiJKL456mno"), "'", "stripe-key"},
+      {"STRIPE_RESTRICTED = '", "rk_live_" + std::string("51H8abcDEF123ghiJKL456mno"), "'", "stripe-key"},
+      {"Authorization: Bearer ", jwt, "", "jwt"},
+      {"DATABASE_URL=postgres://app:", "S3cr3t-Pa55", "@db.internal:5432/app", "url-password"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.rule);
+    std::string line = c.before + c.secret + c.after;
+    TempDir dir;
+    write_file(dir / "root/settings.env", "# settings\n" + line + "\n");
+    Report report;
+    REQUIRE(run_pass(*make_secrets_pass(), dir / "root", report).ok());
+    REQUIRE(report.findings.size() == 1);
+    CHECK(report.findings[0].rule == c.rule);
+    CHECK(report.findings[0].line == 2);
+    CHECK(report.findings[0].message.find(c.secret) == std::string::npos);
+    std::string masked = detail::mask_secrets("# settings\n" + line + "\n");
+    CHECK(masked.find(c.secret) == std::string::npos);
+    CHECK(masked.find("[redacted]") != std::string::npos);
+    auto spans = detail::secret_spans(line);
+    REQUIRE(spans.size() == 1);
+    CHECK(line.substr(spans[0].begin, spans[0].end - spans[0].begin) == c.secret);
+  }
+}
+
+TEST_CASE("secrets pass finds PGP private key blocks", "[cleanup][passes]") {
+  TempDir dir;
+  const std::string block =
+      "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGNSecretMaterialAAAB\n=abcd\n"
+      "-----END PGP PRIVATE KEY BLOCK-----\n";
+  write_file(dir / "root/key.asc", block);
+  Report report;
+  REQUIRE(run_pass(*make_secrets_pass(), dir / "root", report).ok());
+  REQUIRE(report.findings.size() == 1);
+  CHECK(report.findings[0].rule == "private-key");
+  CHECK(report.findings[0].message.find("PGP PRIVATE KEY BLOCK") != std::string::npos);
+  std::string masked = detail::mask_secrets("KEY = \"\"\"\n" + block + "\"\"\"\n");
+  CHECK(masked == "KEY = \"\"\"\n[redacted]\n\"\"\"\n");
+}
+
+TEST_CASE("secrets pass leaves look-alikes alone", "[cleanup][passes]") {
+  TempDir dir;
+  write_file(dir / "root/notes.md",
+             "Keys start with the sk- prefix; see the task-management-overview-document.\n"
+             "The spinner uses sk-folding-cube-animation-delayed-start classes.\n"
+             "Docs: https://user@example.com/path and https://example.com:8443/a:b@c\n"
+             "DB = 'postgres://${DB_USER}:${DB_PASSWORD}@localhost/db'\n"
+             "TEST_KEY = 'sk_test_51H8abcDEF123ghiJKL456mno'\n"
+             "Short: AIzaShort eyJhbGciOi.eyJzdWIi github_pat_short\n");
+  Report report;
+  REQUIRE(run_pass(*make_secrets_pass(), dir / "root", report).ok());
+  for (const auto& f : report.findings) FAIL_CHECK(f.rule << ": " << f.message);
+  CHECK(report.findings.empty());
 }
 
 TEST_CASE("inventory pass counts languages, large files and TODOs", "[cleanup][passes]") {

@@ -60,7 +60,8 @@ TEST_CASE("report JSON has every key of the contract", "[cleanup][report]") {
   CHECK(changed[0].get_bool("created") == false);
   auto llm = *root.get("llm");
   // Unused: all zeros, every provider present, nothing skipped.
-  for (const char* key : {"calls", "cached", "tokens_in", "tokens_out", "failed_calls", "escalations"}) {
+  for (const char* key : {"calls", "cached", "tokens_in", "tokens_out", "failed_calls", "refused_calls",
+                          "escalations"}) {
     INFO(key);
     CHECK(llm.get_int(key) == 0);
   }

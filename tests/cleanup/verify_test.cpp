@@ -1,6 +1,8 @@
 #include "fti/cleanup/verify.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstring>
 
 #include "../../src/cleanup/line_diff.hpp"
@@ -105,7 +107,8 @@ TEST_CASE("python top-level definitions", "[cleanup][verify]") {
                                       "text = \"def in_string(): pass\"\n"
                                       "if MAX_SIZE == 3:\n"
                                       "    pass\n");
-  CHECK(names == Names{"MAX_SIZE", "Store", "TIMEOUT", "fetch", "run"});
+  CHECK(names == Names{"MAX_SIZE", "Store", "TIMEOUT", "fetch", "import:os", "lower_case", "run",
+                       "text"});
 }
 
 TEST_CASE("C and C++ top-level definitions", "[cleanup][verify]") {
@@ -128,8 +131,8 @@ TEST_CASE("C and C++ top-level definitions", "[cleanup][verify]") {
                                   "  return 0;\n"
                                   "}\n"
                                   "int add(int a, int b) { return a + b; }\n");
-  CHECK(c == Names{"BUFFER_SIZE", "SQUARE", "add", "color", "counter", "handler", "make_point",
-                   "names", "point", "s", "size_t2"});
+  CHECK(c == Names{"BUFFER_SIZE", "SQUARE", "add", "color", "handler", "make_point", "names",
+                   "point", "size_t2", "static:counter", "static:s"});
 
   Names cpp = top_level_definitions(CodeLanguage::cpp,
                                     "namespace app {\n"
@@ -148,7 +151,8 @@ TEST_CASE("C and C++ top-level definitions", "[cleanup][verify]") {
                                     "int c_api(void);\n"
                                     "}\n"
                                     "int main() { return 0; }\n");
-  CHECK(cpp == Names{"Box", "Box::size", "Id", "Mode", "c_api", "lambda", "main", "table"});
+  CHECK(cpp == Names{"app", "app::Box", "app::Box::size", "app::Id", "app::Mode", "app::lambda",
+                     "app::table", "c_api", "main"});
 }
 
 TEST_CASE("JavaScript and TypeScript top-level definitions", "[cleanup][verify]") {
@@ -165,13 +169,206 @@ TEST_CASE("JavaScript and TypeScript top-level definitions", "[cleanup][verify]"
                                    "export { helper as publicHelper, load };\n"
                                    "export default Widget;\n"
                                    "module.exports.extra = 1;\n");
-  CHECK(js == Names{"API", "Widget", "count", "default", "extra", "helper", "legacy", "load",
-                    "publicHelper", "tpl"});
+  CHECK(js == Names{"API", "Widget", "count", "export:default", "export:extra", "export:load",
+                    "export:publicHelper", "helper", "legacy", "load", "tpl"});
   Names ts = top_level_definitions(CodeLanguage::typescript,
                                    "export interface Shape { area(): number }\n"
                                    "type Id = string;\n"
                                    "export enum Kind { A, B }\n");
-  CHECK(ts == Names{"Id", "Kind", "Shape"});
+  CHECK(ts == Names{"Id", "Kind", "Shape", "export:Kind", "export:Shape"});
+}
+
+Names sorted(std::initializer_list<const char*> names) {
+  Names out(names.begin(), names.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_CASE("JavaScript exports are facts of their own", "[cleanup][verify]") {
+  Names js = top_level_definitions(CodeLanguage::javascript,
+                                   "export function f() {}\n"
+                                   "export const a = 1;\n"
+                                   "export default class Widget {}\n"
+                                   "export * from './util';\n"
+                                   "export * as ns from \"./ns\";\n"
+                                   "module.exports = { add, sub: subtract, async load() {}, ...rest };\n"
+                                   "module.exports.extra = 1;\n"
+                                   "exports.other = 2;\n"
+                                   "function plain() {}\n");
+  CHECK(js == sorted({"Widget", "a", "export:* from ./util", "export:a", "export:add",
+                      "export:default", "export:extra", "export:f", "export:load", "export:ns",
+                      "export:other", "export:sub", "f", "module.exports", "plain"}));
+  CHECK(top_level_definitions(CodeLanguage::typescript,
+                              "export { x } from './y';\n"
+                              "export type { T } from './t';\n"
+                              "export const enum E { A }\n"
+                              "export declare function d(): void;\n"
+                              "export = api;\n") ==
+        sorted({"E", "d", "export:=", "export:E", "export:T", "export:d", "export:x"}));
+
+  TempDir dir;
+  VerifyLimits limits{0.5, 1.5, dir / "scratch"};
+  CodeVerifier esm("web/lib.js", "export function f() {\n  return 1;\n}\n", limits);
+  CodeVerdict unexported = esm.verify("function f() {\n  return 1;\n}\n", "stop");
+  CHECK(unexported.reason == "drops a top-level name");
+  CHECK(unexported.detail == "drops export:f");
+  CodeVerifier cjs("lib.js", "function add(a, b) { return a + b; }\nmodule.exports = { add, x: 1 };\n",
+                   limits);
+  CHECK(cjs.verify("function add(a, b) { return a + b; }\nmodule.exports = { add };\n", "stop")
+            .detail == "drops export:x");
+  CodeVerifier star("index.ts", "export * from './a';\nexport * from './b';\n", limits);
+  CHECK(star.verify("export * from './a';\nexport * from './c';\n", "stop").detail ==
+        "drops export:* from ./b");
+}
+
+TEST_CASE("Python facts: imports and __all__ and assignments and the __main__ guard", "[cleanup][verify]") {
+  const std::string module =
+      "from __future__ import annotations\n"
+      "import os\n"
+      "import os.path as osp\n"
+      "import xml.etree.ElementTree\n"
+      "from typing import (\n"
+      "    Any,\n"
+      "    List as L,\n"
+      ")\n"
+      "from .models import *\n"
+      "import json, \\\n"
+      "    csv  # noqa: F401\n"
+      "__all__ = ['run', \"Store\"]\n"
+      "__version__ = '1.0'\n"
+      "app = Flask(__name__)\n"
+      "a, b = 1, 2\n"
+      "count += 1\n"
+      "def run(x: Any) -> L: pass\n"
+      "try:\n"
+      "    import yaml\n"
+      "except ImportError:\n"
+      "    yaml = None\n"
+      "if __name__ == '__main__':\n"
+      "    run(osp)\n";
+  CHECK(top_level_definitions(CodeLanguage::python, module) ==
+        sorted({"__all__", "__all__:Store", "__all__:run", "__version__", "a", "app", "b",
+                "guard:__main__", "import:Any", "import:L", "import:annotations", "import:csv",
+                "import:from .models import *", "import:json", "import:os", "import:osp",
+                "import:xml.etree.ElementTree", "run"}));
+
+  // Outside a package's __init__.py and without __all__, an import whose name the file never
+  // uses may go; __future__ and * imports, and those marked noqa, stay.
+  const std::string plain =
+      "from __future__ import annotations\n"
+      "import os\n"
+      "import sys\n"
+      "import json as j\n"
+      "from m import used, unused\n"
+      "import plugins  # noqa: F401 (registers the plugins)\n"
+      "from .models import *\n"
+      "# sys in a comment, j in a string:\n"
+      "print(sys.argv, used, 'j')\n";
+  Names plain_keep = names_to_keep("app/main.py", CodeLanguage::python, plain);
+  CHECK(plain_keep == sorted({"import:annotations", "import:from .models import *",
+                              "import:plugins", "import:sys", "import:used"}));
+  Names all_imports = sorted({"import:annotations", "import:from .models import *", "import:j",
+                              "import:os", "import:plugins", "import:sys", "import:unused",
+                              "import:used"});
+  CHECK(names_to_keep("app/__init__.py", CodeLanguage::python, plain) == all_imports);
+  Names with_all = names_to_keep("app/api.py", CodeLanguage::python, plain + "__all__ = []\n");
+  CHECK(std::includes(with_all.begin(), with_all.end(), all_imports.begin(), all_imports.end()));
+
+  TempDir dir;
+  VerifyLimits limits{0.5, 1.5, dir / "scratch"};
+  const std::string script =
+      "import os\n"
+      "import sys\n"
+      "\n"
+      "app = object()\n"
+      "\n"
+      "\n"
+      "def main():\n"
+      "    return len(sys.argv)\n"
+      "\n"
+      "\n"
+      "if __name__ == \"__main__\":\n"
+      "    sys.exit(main())\n";
+  CodeVerifier verifier("tool.py", script, limits);
+  auto without = [&](std::string_view line) {
+    std::string out = script;
+    out.erase(out.find(line), line.size());
+    return out;
+  };
+  CHECK(verifier.verify(without("import os\n"), "stop").confidence >= 0.8);  // unused: may go
+  CHECK(verifier.verify(without("import sys\n"), "stop").detail == "drops import:sys");
+  CHECK(verifier.verify(without("app = object()\n"), "stop").detail == "drops app");
+  std::string unguarded = without("if __name__ == \"__main__\":\n    sys.exit(main())\n") +
+                          "sys.exit(main())  # run it, always\n";
+  CHECK(verifier.verify(unguarded, "stop").detail == "drops guard:__main__");
+  CodeVerifier package("pkg/__init__.py", script, limits);
+  CHECK(package.verify(without("import os\n"), "stop").detail == "drops import:os");
+}
+
+TEST_CASE("C linkage and C++ namespaces are kept", "[cleanup][verify]") {
+  CHECK(top_level_definitions(CodeLanguage::c,
+                              "static int counter;\n"
+                              "int shared;\n"
+                              "static inline int helper(void) { return 0; }\n"
+                              "int api(void);\n"
+                              "static struct { int x; } state;\n") ==
+        sorted({"api", "shared", "static:counter", "static:helper", "static:state"}));
+  CHECK(top_level_definitions(CodeLanguage::cpp,
+                              "namespace {\n"
+                              "int hidden() { return 1; }\n"
+                              "}\n"
+                              "namespace a::b { int f(); }\n"
+                              "namespace outer {\n"
+                              "inline namespace v1 { void g(); }\n"
+                              "static int n = 0;\n"
+                              "}\n") ==
+        sorted({"a::b", "a::b::f", "outer", "outer::v1", "outer::v1::g", "static:hidden",
+                "static:outer::n"}));
+  // A namespace alias declares nothing; a stray '}' closes no scope.
+  CHECK(top_level_definitions(CodeLanguage::cpp, "namespace fs = std::filesystem;\n}\nint after;\n") ==
+        Names{"after"});
+
+  TempDir dir;
+  VerifyLimits limits{0.5, 1.5, dir / "scratch"};
+  const std::string c = "int helper(int n) { return n * 2; }\nint twice(int n) { return helper(n); }\n";
+  CodeVerifier verifier("m.c", c, limits);
+  CodeVerdict made_static = verifier.verify("static " + c, "stop");
+  CHECK(made_static.reason == "drops a top-level name");
+  CHECK(made_static.detail == "drops helper");
+  const std::string cpp = "namespace util {\nint twice(int n) { return n * 2; }\n}\n";
+  CodeVerifier namespaced("u.cpp", cpp, limits);
+  CHECK(namespaced.verify("int twice(int n) { return n * 2; }\n\n\n\n\n\n\n\n", "stop").detail ==
+        "drops util, util::twice");
+}
+
+TEST_CASE("syntax checkers run under limits: hostile includes end quickly", "[cleanup][verify]") {
+  TempDir dir;
+  fs::path scratch = dir / "scratch";
+  auto seconds_for = [](auto&& f) {
+    auto start = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  SyntaxResult zero;
+  double zero_s = seconds_for([&] {
+    zero = check_syntax(CodeLanguage::c, "z.c", "#include \"/dev/zero\"\nint x;\n", scratch);
+  });
+  CHECK(zero.status == SyntaxStatus::failed);  // out of memory under the limit, not a timeout
+  CHECK(zero_s < 5);
+  SyntaxResult in;
+  double in_s = seconds_for([&] {
+    in = check_syntax(CodeLanguage::cpp, "s.cpp", "#include \"/dev/stdin\"\nint x;\n", scratch);
+  });
+  CHECK(in.status != SyntaxStatus::unavailable);  // stdin is an empty pipe: never waits
+  CHECK(in_s < 5);
+
+  VerifyLimits limits{0.5, 1.5, scratch};
+  CodeVerifier hostile("h.c", "#include \"/dev/zero\"\nint twice(int n) { return n * 2; }\n", limits);
+  CHECK(hostile.best_possible_confidence() == Approx(0.7));  // judged structurally only
+  CodeVerifier plain("p.c", "int twice(int n) {\n  int doubled = n * 2;\n  return doubled;\n}\n", limits);
+  CHECK(plain.verify("#include \"/dev/zero\"\nint twice(int n) { return n * 2; }\n", "stop").reason ==
+        "does not parse");
+  CHECK(testing::list_tree(scratch).empty());
 }
 
 TEST_CASE("answers: one fence is unwrapped, prose is rejected", "[cleanup][verify]") {

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "db/temp_dir.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
@@ -94,4 +96,40 @@ TEST_CASE("sql cost ledger: spending adds up per job, exactly", "[llm][cache]") 
   CHECK(*ledger->spent_by_job("job-a") == Approx(0.045).epsilon(1e-9));
   CHECK(*ledger->spent_by_job("job-b") == Approx(0.5));
   CHECK(*ledger->spent_by_job("nobody") == 0);
+}
+
+TEST_CASE("sql cost ledger: a job's sum is exact while rows are written in the background", "[llm][cache]") {
+  fti::testing::TempDir dir;
+  auto db = migrated_db(dir);
+  {
+    auto ledger = fti::llm::make_sql_cost_ledger(*db);
+    for (int i = 0; i < 500; ++i) REQUIRE(ledger->record({"job-x", "openai", "m", 1, 1, 0.001, 1}).ok());
+    // The first read of the job seeds its sum (table + queue) while the rest is recorded.
+    std::thread recorder([&] {
+      for (int i = 0; i < 500; ++i) REQUIRE(ledger->record({"job-x", "openai", "m", 1, 1, 0.001, 1}).ok());
+    });
+    auto midway = ledger->spent_by_job("job-x");
+    recorder.join();
+    REQUIRE(midway.ok());
+    CHECK(*midway >= 0.5 - 1e-9);
+    CHECK(*ledger->spent_by_job("job-x") == Approx(1.0).epsilon(1e-9));
+  }
+  // Another worker's ledger (a retry elsewhere) starts from what was written.
+  auto other = fti::llm::make_sql_cost_ledger(*db);
+  CHECK(*other->spent_by_job("job-x") == Approx(1.0).epsilon(1e-9));
+}
+
+TEST_CASE("sql cache: a put is visible at once, before its batch is written", "[llm][cache]") {
+  fti::testing::TempDir dir;
+  auto db = migrated_db(dir);
+  fti::llm::SqlLlmCache cache(*db);
+  REQUIRE(cache.put("k", answer("fresh"), 1000, 2000).ok());
+  auto hit = cache.get("k", 1500);
+  REQUIRE(hit.ok());
+  REQUIRE(hit->has_value());
+  CHECK((*hit)->text == "fresh");
+  CHECK_FALSE(cache.get("k", 2000)->has_value());  // expired, even while only queued
+  cache.flush();
+  fti::llm::SqlLlmCache reader(*db);
+  CHECK(reader.get("k", 1500)->has_value());
 }

@@ -57,8 +57,9 @@ struct LlmUsage {
   std::int64_t tokens_in = 0;
   std::int64_t tokens_out = 0;
   double cost_usd = 0;
-  std::int64_t failed_calls = 0;  // asks that no model answered
-  std::int64_t escalations = 0;   // asks repeated on a cloud tier after the Ollama tier
+  std::int64_t failed_calls = 0;   // calls made that no model answered
+  std::int64_t refused_calls = 0;  // asks refused before any call: tier off, budget spent
+  std::int64_t escalations = 0;    // asks a cloud tier was tried for after the Ollama tier
   std::map<std::string, LlmProviderUsage> by_provider;
   std::vector<LlmSkip> skipped;  // one entry per reason, in the order first seen
 
@@ -66,7 +67,9 @@ struct LlmUsage {
                      double cost_usd, bool cached);
   // Adds `path` under `reason`; an empty path only makes sure the reason is listed.
   void skip(const std::string& reason, const std::string& path);
-  bool used() const { return calls > 0 || failed_calls > 0 || !skipped.empty(); }
+  bool used() const {
+    return calls > 0 || failed_calls > 0 || refused_calls > 0 || !skipped.empty();
+  }
 };
 
 struct Report {

@@ -41,13 +41,30 @@ std::optional<std::string> unbalanced_brackets(CodeLanguage language, std::strin
 
 // --- structure --------------------------------------------------------------------------------
 
-// Names defined at the top level, sorted and unique. Python: def, class and UPPER_CASE
-// assignments at column 0. C/C++: functions (definitions and declarations), variables,
-// struct/class/union/enum, typedef and using aliases at file or namespace scope, #define.
+// Names defined at the top level, sorted and unique: what a rewrite must keep. Some entries
+// are facts rather than bare names, so that changing them counts as dropping a name:
+// Python: def, class and assignments at column 0 (a, b = ...; x: int), every import binding
+//   ("import:os", "import:a.b" for import a.b, "import:c" for ... as c, "import:from m import
+//   *"), the entries of __all__ ("__all__:run") and an `if __name__ == "__main__":` guard
+//   ("guard:__main__").
+// C/C++: functions (definitions and declarations), variables, struct/class/union/enum,
+//   typedef and using aliases at file or namespace scope, #define; qualified by the enclosing
+//   namespaces ("app::Box"), namespaces themselves ("app"), and internal linkage marked:
+//   "static:helper" for a static function or variable or anything in an anonymous namespace.
 // JavaScript/TypeScript: function, class, const/let/var, interface/type/enum at the top
-// level, and every exported name (export {a as b} exports b; export default is "default").
+//   level; and what the module exports, apart: "export:f" (export function f, export { g as
+//   f }, exports.f = ..., module.exports = { f }), "export:default", "export:* from ./util",
+//   "module.exports" for an assignment to it.
 // Comments and strings are skipped with the cleanup lexers, so names there never count.
 std::vector<std::string> top_level_definitions(CodeLanguage language, std::string_view text);
+
+// The names a rewrite of the file at `path` must keep: top_level_definitions, less the Python
+// imports a cleanup may drop. An import may go only when the name it binds is used nowhere
+// else in the file (code only, not comments or strings), it is not a __future__ or * import,
+// it carries no noqa comment, and the file is neither a package's __init__.py nor declares
+// __all__ (there imports are the package's exports).
+std::vector<std::string> names_to_keep(std::string_view path, CodeLanguage language,
+                                       std::string_view text);
 
 // How hard the file is to rewrite, 0..1 (picks the cloud tier: below 0.3 simple, below 0.7
 // medium, else complex):

@@ -40,16 +40,23 @@ class MemoryLlmCache final : public LlmCache {
   std::unordered_map<std::string, std::pair<Answer, TimeMs>> entries_;
 };
 
-// Table llm_cache; expired rows are ignored on read and removed by prune().
+// Table llm_cache; expired rows are ignored on read and removed by prune(). Puts are
+// written in the background in batches (a call never waits for a commit); a get sees its
+// own process's unwritten puts.
 class SqlLlmCache final : public LlmCache {
  public:
-  explicit SqlLlmCache(db::Database& database) : db_(database) {}
+  explicit SqlLlmCache(db::Database& database);
+  ~SqlLlmCache() override;  // writes what is still queued
   Result<std::optional<Answer>> get(const std::string& key, TimeMs now) override;
   Status put(const std::string& key, const Answer& answer, TimeMs now, TimeMs expires_at) override;
   Result<std::int64_t> prune(TimeMs now);
+  void flush();  // returns once every earlier put is in the database
 
  private:
+  struct Row;
+  struct Writer;
   db::Database& db_;
+  std::unique_ptr<Writer> writer_;
 };
 
 }  // namespace fti::llm

@@ -66,9 +66,11 @@ class MemoryCostLedger final : public CostLedger {
  private:
   mutable std::mutex mutex_;
   std::vector<LedgerEntry> entries_;
+  std::map<std::string, double> by_job_;
 };
 
 // In the database (table llm_costs), so a job's spending survives a retry on another worker.
+// Rows are written in the background in batches; destroying the ledger writes the rest.
 std::unique_ptr<CostLedger> make_sql_cost_ledger(db::Database& database);
 
 }  // namespace fti::llm
