@@ -1,9 +1,9 @@
 #pragma once
 // Private to the llm room: writes rows off the caller's path. Items queue in memory and a
-// background thread writes them in one transaction every `interval` or `max_batch` items,
-// so a model call never waits for a commit (nor for the WAL checkpoint one may bring). What
-// is still queued when the process dies is lost: the cache and cost rows of the last few
-// milliseconds (docs/llm.md).
+// background thread writes them in one transaction every `interval` (100 ms) or `max_batch`
+// items, so a model call never waits for a commit (nor for the WAL checkpoint one may bring).
+// What is still queued when the process dies is lost: the cache and cost rows of the last
+// tenth of a second (docs/llm.md).
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -22,7 +22,7 @@ class BatchWriter {
  public:
   using WriteBatch = std::function<Status(const std::vector<Item>&)>;
 
-  explicit BatchWriter(WriteBatch write, std::chrono::milliseconds interval = std::chrono::milliseconds(20),
+  explicit BatchWriter(WriteBatch write, std::chrono::milliseconds interval = std::chrono::milliseconds(100),
                        std::size_t max_batch = 512)
       : write_(std::move(write)), interval_(interval), max_batch_(max_batch), thread_([this] { loop(); }) {}
 
