@@ -2,20 +2,10 @@
 
 #include <vector>
 
+#include "code_scan.hpp"
+
 namespace fti::cleanup::detail {
 namespace {
-
-std::vector<std::string_view> split_lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t nl = text.find('\n', start);
-    std::size_t end = nl == std::string_view::npos ? text.size() : nl;
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
 
 // The length of the shortest edit script between a and b (Myers 1986, O((N+M)D)).
 std::int64_t edit_distance(const std::vector<std::string_view>& a,

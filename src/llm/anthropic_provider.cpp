@@ -30,7 +30,8 @@ class AnthropicProvider final : public Provider {
   std::string base_url() const override { return base_url_; }
 
   CallResult call(const ProviderRequest& request) override {
-    auto http = streaming_post(base_url_ + "/v1/messages", messages_body(request), "text/event-stream", within_time_left(timeouts_, request));
+    auto http = streaming_post(base_url_ + "/v1/messages", messages_body(request), "text/event-stream",
+                               within_time_left(timeouts_, request));
     http.headers.emplace_back("x-api-key", api_key_);
     http.headers.emplace_back("anthropic-version", std::string(kApiVersion));
     AnthropicMessagesParser parser;
@@ -39,10 +40,7 @@ class AnthropicProvider final : public Provider {
 
   // A cloud API is up by assumption; a real call says otherwise soon enough.
   CallResult probe(const std::string& model) override {
-    CallResult ok;
-    ok.reply = ProviderReply{};
-    ok.reply->model = model;
-    return ok;
+    return probe_passed(model);
   }
 
  private:

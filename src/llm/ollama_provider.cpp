@@ -86,10 +86,7 @@ class OllamaProvider final : public Provider {
                                  fmt::format("model {0} is not on this instance (try `ollama pull {0}`)", model),
                                  response->status));
     }
-    CallResult ok;
-    ok.reply = ProviderReply{};
-    ok.reply->model = model;
-    return ok;
+    return probe_passed(model);
   }
 
  private:

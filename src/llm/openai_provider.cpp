@@ -37,10 +37,7 @@ class OpenAiProvider final : public Provider {
 
   // A cloud API is up by assumption; a real call says otherwise soon enough.
   CallResult probe(const std::string& model) override {
-    CallResult ok;
-    ok.reply = ProviderReply{};
-    ok.reply->model = model;
-    return ok;
+    return probe_passed(model);
   }
 
  private:

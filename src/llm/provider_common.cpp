@@ -173,6 +173,13 @@ CallResult failed(ProviderFailure failure) {
   return result;
 }
 
+CallResult probe_passed(const std::string& model) {
+  CallResult ok;
+  ok.reply = ProviderReply{};
+  ok.reply->model = model;
+  return ok;
+}
+
 ProviderTimeouts within_time_left(ProviderTimeouts timeouts, const ProviderRequest& request) {
   if (request.time_left.count() > 0) {
     timeouts.total = std::min(timeouts.total, request.time_left);

@@ -45,6 +45,9 @@ void write_chat_messages(json::Writer& w, const ProviderRequest& request);
 // Error bodies are read into memory; this is plenty for any provider's error object.
 inline constexpr std::int64_t kMaxErrorBodyBytes = 1 << 20;
 
+// What a probe answers when the instance can serve `model`.
+CallResult probe_passed(const std::string& model);
+
 // The provider's timeouts, the total clipped to the caller's time left.
 ProviderTimeouts within_time_left(ProviderTimeouts timeouts, const ProviderRequest& request);
 
