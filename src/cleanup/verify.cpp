@@ -100,6 +100,34 @@ std::string base_name(std::string_view path) {
   return name.empty() ? std::string("file") : name;
 }
 
+// What node says of `import`/`export` in a file it reads as CommonJS.
+bool is_es_module_complaint(std::string_view detail) {
+  return detail.find("outside a module") != std::string_view::npos ||
+         detail.find("Unexpected token 'export'") != std::string_view::npos;
+}
+
+SyntaxResult run_checker(const Checker& checker, const fs::path& file, const fs::path& folder,
+                         std::string_view file_name) {
+  ProcessSpec spec;
+  spec.argv = checker.argv;
+  spec.argv.push_back(file.string());
+  spec.working_dir = folder.string();
+  spec.inherit_environment = false;  // a checker needs no credentials
+  spec.timeout = kCheckTimeout;
+  spec.max_output_bytes = 64 * 1024;
+  spec.limits.memory_bytes = checker.memory_bytes;
+  spec.limits.cpu_seconds = kCheckCpuSeconds;
+  spec.limits.file_bytes = kCheckFileBytes;
+  spec.limits.open_files = kCheckOpenFiles;
+  auto run = run_process(spec);
+  if (!run) return {SyntaxStatus::unavailable, checker.tool, run.error().message};
+  if (run->timed_out) return {SyntaxStatus::unavailable, checker.tool, checker.tool + " timed out"};
+  if (run->signaled) return {SyntaxStatus::unavailable, checker.tool, checker.tool + " crashed"};
+  if (run->exit_code == 0) return {SyntaxStatus::passed, checker.tool, ""};
+  return {SyntaxStatus::failed, checker.tool,
+          first_complaint(run->stderr_data + run->stdout_data, file.string(), base_name(file_name))};
+}
+
 }  // namespace
 
 SyntaxResult check_syntax(CodeLanguage language, std::string_view file_name, std::string_view text,
@@ -116,26 +144,17 @@ SyntaxResult check_syntax(CodeLanguage language, std::string_view file_name, std
   fs::create_directories(file.parent_path(), ec);
   std::ofstream(file, std::ios::binary) << text;
 
-  ProcessSpec spec;
-  spec.argv = checker->argv;
-  spec.argv.push_back(file.string());
-  spec.working_dir = folder.path().string();
-  spec.inherit_environment = false;  // a checker needs no credentials
-  spec.timeout = kCheckTimeout;
-  spec.max_output_bytes = 64 * 1024;
-  spec.limits.memory_bytes = checker->memory_bytes;
-  spec.limits.cpu_seconds = kCheckCpuSeconds;
-  spec.limits.file_bytes = kCheckFileBytes;
-  spec.limits.open_files = kCheckOpenFiles;
-  auto run = run_process(spec);
-  if (!run) return {SyntaxStatus::unavailable, checker->tool, run.error().message};
-  if (run->timed_out)
-    return {SyntaxStatus::unavailable, checker->tool, checker->tool + " timed out"};
-  if (run->signaled) return {SyntaxStatus::unavailable, checker->tool, checker->tool + " crashed"};
-  if (run->exit_code == 0) return {SyntaxStatus::passed, checker->tool, ""};
-  return {
-      SyntaxStatus::failed, checker->tool,
-      first_complaint(run->stderr_data + run->stdout_data, file.string(), base_name(file_name))};
+  SyntaxResult result = run_checker(*checker, file, folder.path(), file_name);
+  const bool esm = language == CodeLanguage::javascript && result.status == SyntaxStatus::failed &&
+                   is_es_module_complaint(result.detail);
+  if (esm) {
+    // Node before 20.19 reads a .js file as CommonJS; an ES module is checked as .mjs.
+    fs::path as_module = file;
+    as_module.replace_extension(".mjs");
+    fs::rename(file, as_module, ec);
+    if (!ec) result = run_checker(*checker, as_module, folder.path(), file_name);
+  }
+  return result;
 }
 
 // --- is it code --------------------------------------------------------------------------------
