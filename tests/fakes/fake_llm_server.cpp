@@ -849,6 +849,11 @@ class Session : public std::enable_shared_from_this<Session> {
     auto request = parser_->release();
     parser_.reset();
     reply_ = server_.handle(request);
+    if (server_.options.coalesce && reply_.pieces.size() > 1) {
+      std::string whole;
+      for (const auto& piece : reply_.pieces) whole += piece;
+      reply_.pieces.assign(1, std::move(whole));
+    }
     if (reply_.delay.count() <= 0) return act();
     timer_.expires_after(reply_.delay);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {

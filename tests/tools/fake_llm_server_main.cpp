@@ -1,7 +1,7 @@
 // fake_llm_server: the in-process FakeLlmServer as a program, for the end-to-end runs and the
 // router benchmark. Scripted over HTTP through its /_fake/ control endpoints.
 //
-//   fake_llm_server --listen 127.0.0.1:0 [--port-file FILE] [--threads N] [--no-record]
+//   fake_llm_server --listen 127.0.0.1:0 [--port-file FILE] [--threads N] [--no-record] [--coalesce]
 //                   [--default KIND[:STATUS]] [--models a,b] [--openai-key K] [--anthropic-key K]
 //
 // Prints "listening on http://HOST:PORT" when ready; stops on SIGINT or SIGTERM.
@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   std::string port_file;
   int threads = 1;
   bool no_record = false;
+  bool coalesce = false;
   std::string default_behavior;
   std::string models;
   fti::fakes::FakeLlmServer::Options options;
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file, "write the port here once listening");
   app.add_option("--threads", threads, "I/O threads")->check(CLI::Range(1, 64));
   app.add_flag("--no-record", no_record, "do not keep the requests (for benchmarks)");
+  app.add_flag("--coalesce", coalesce, "write each reply in one send (for benchmarks)");
   app.add_option("--default", default_behavior, "the default behaviour: KIND[:STATUS], e.g. status:503");
   app.add_option("--models", models, "comma-separated model names for /api/tags");
   app.add_option("--openai-key", options.openai_key, "the expected OpenAI key");
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
   }
   options.threads = threads;
   options.record = !no_record;
+  options.coalesce = coalesce;
   if (!models.empty()) {
     options.models.clear();
     std::size_t pos = 0;

@@ -56,6 +56,7 @@ class SqlLlmCache final : public LlmCache {
   struct Row;
   struct Writer;
   db::Database& db_;
+  std::mutex read_mutex_;
   std::unique_ptr<Writer> writer_;
 };
 
