@@ -21,13 +21,10 @@ std::string messages_body(const ProviderRequest& request) {
   return w.take();
 }
 
-class AnthropicProvider final : public Provider {
+class AnthropicProvider final : public CloudProvider {
  public:
   AnthropicProvider(std::string base_url, std::string api_key, ProviderTimeouts timeouts)
-      : base_url_(without_trailing_slash(std::move(base_url))), api_key_(std::move(api_key)), timeouts_(timeouts) {}
-
-  std::string name() const override { return "anthropic"; }
-  std::string base_url() const override { return base_url_; }
+      : CloudProvider("anthropic", std::move(base_url), std::move(api_key), timeouts) {}
 
   CallResult call(const ProviderRequest& request) override {
     auto http = streaming_post(base_url_ + "/v1/messages", messages_body(request), "text/event-stream",
@@ -37,16 +34,6 @@ class AnthropicProvider final : public Provider {
     AnthropicMessagesParser parser;
     return stream_call(name(), std::move(http), parser, request.model);
   }
-
-  // A cloud API is up by assumption; a real call says otherwise soon enough.
-  CallResult probe(const std::string& model) override {
-    return probe_passed(model);
-  }
-
- private:
-  std::string base_url_;
-  std::string api_key_;
-  ProviderTimeouts timeouts_;
 };
 
 }  // namespace

@@ -18,13 +18,10 @@ std::string completion_body(const ProviderRequest& request) {
   return w.take();
 }
 
-class OpenAiProvider final : public Provider {
+class OpenAiProvider final : public CloudProvider {
  public:
   OpenAiProvider(std::string base_url, std::string api_key, ProviderTimeouts timeouts)
-      : base_url_(without_trailing_slash(std::move(base_url))), api_key_(std::move(api_key)), timeouts_(timeouts) {}
-
-  std::string name() const override { return "openai"; }
-  std::string base_url() const override { return base_url_; }
+      : CloudProvider("openai", std::move(base_url), std::move(api_key), timeouts) {}
 
   CallResult call(const ProviderRequest& request) override {
     auto http = streaming_post(base_url_ + "/chat/completions", completion_body(request), "text/event-stream",
@@ -34,16 +31,6 @@ class OpenAiProvider final : public Provider {
     OpenAiChatParser parser;
     return stream_call(name(), std::move(http), parser, request.model);
   }
-
-  // A cloud API is up by assumption; a real call says otherwise soon enough.
-  CallResult probe(const std::string& model) override {
-    return probe_passed(model);
-  }
-
- private:
-  std::string base_url_;
-  std::string api_key_;
-  ProviderTimeouts timeouts_;
 };
 
 }  // namespace

@@ -48,6 +48,7 @@ inline constexpr std::int64_t kMaxErrorBodyBytes = 1 << 20;
 // What a probe answers when the instance can serve `model`.
 CallResult probe_passed(const std::string& model);
 
+
 // The provider's timeouts, the total clipped to the caller's time left.
 ProviderTimeouts within_time_left(ProviderTimeouts timeouts, const ProviderRequest& request);
 
@@ -65,5 +66,23 @@ std::string without_trailing_slash(std::string url);
 // precise failure. `fallback_model` names the reply when the stream does not.
 CallResult stream_call(std::string_view provider, HttpRequest request, StreamParser& parser,
                        const std::string& fallback_model);
+
+// What the two cloud providers share: a base URL, a key, timeouts, and a probe that passes
+// without a call (a cloud API is up by assumption; a real call says otherwise soon enough).
+class CloudProvider : public Provider {
+ public:
+  CloudProvider(std::string name, std::string base_url, std::string api_key, ProviderTimeouts timeouts)
+      : name_(std::move(name)), base_url_(without_trailing_slash(std::move(base_url))),
+        api_key_(std::move(api_key)), timeouts_(timeouts) {}
+  std::string name() const override { return name_; }
+  std::string base_url() const override { return base_url_; }
+  CallResult probe(const std::string& model) override { return probe_passed(model); }
+
+ protected:
+  const std::string name_;
+  const std::string base_url_;
+  const std::string api_key_;
+  const ProviderTimeouts timeouts_;
+};
 
 }  // namespace fti::llm
