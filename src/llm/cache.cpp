@@ -49,7 +49,19 @@ struct SqlLlmCache::Writer : detail::BatchWriter<Row> {
   using detail::BatchWriter<Row>::BatchWriter;
 };
 
+namespace {
+constexpr std::size_t kMaxKnownKeys = 4'000'000;  // about 100 MB at most
+}  // namespace
+
 SqlLlmCache::SqlLlmCache(db::Database& database) : db_(database) {
+  if (db_.dialect() == db::Dialect::sqlite) {
+    auto conn = db_.acquire();
+    auto rows = conn.ok() ? (*conn)->query("SELECT key FROM llm_cache") : Result<db::Rows>(conn.error());
+    if (rows.ok() && rows->size() <= kMaxKnownKeys) {
+      for (const auto& row : *rows) known_.insert(std::hash<std::string>{}(row.get_text(0)));
+      knows_all_ = true;
+    }
+  }
   writer_ = std::make_unique<Writer>([this](const std::vector<Row>& rows) -> Status {
     return db_.transact(db::TxMode::write, [&](db::Connection& conn) -> Status {
       for (const Row& r : rows) {
@@ -79,6 +91,8 @@ Result<std::optional<Answer>> SqlLlmCache::get(const std::string& key, TimeMs no
   std::string json;
   if (queued) {
     json = std::move(*queued);
+  } else if (surely_absent(key)) {
+    return std::optional<Answer>();
   } else {
     // One cache read at a time: a 3 us SELECT gains nothing from parallel readers, and many
     // readers beside a busy writer contend for SQLite's few WAL read marks, whose retries
@@ -94,7 +108,24 @@ Result<std::optional<Answer>> SqlLlmCache::get(const std::string& key, TimeMs no
   return std::optional<Answer>(std::move(answer));
 }
 
+bool SqlLlmCache::surely_absent(const std::string& key) {
+  std::lock_guard lock(known_mutex_);
+  return knows_all_ && !known_.count(std::hash<std::string>{}(key));
+}
+
+void SqlLlmCache::remember(const std::string& key) {
+  std::lock_guard lock(known_mutex_);
+  if (!knows_all_) return;
+  if (known_.size() >= kMaxKnownKeys) {
+    knows_all_ = false;  // from now on every miss reads the table
+    known_.clear();
+    return;
+  }
+  known_.insert(std::hash<std::string>{}(key));
+}
+
 Status SqlLlmCache::put(const std::string& key, const Answer& answer, TimeMs now, TimeMs expires_at) {
+  remember(key);
   writer_->push(Row{key, answer_to_json(answer), now, expires_at});
   return ok_status();
 }

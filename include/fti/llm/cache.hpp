@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "fti/core/clock.hpp"
 #include "fti/core/result.hpp"
@@ -55,8 +56,18 @@ class SqlLlmCache final : public LlmCache {
  private:
   struct Row;
   struct Writer;
+  bool surely_absent(const std::string& key);
+  void remember(const std::string& key);
+
   db::Database& db_;
   std::mutex read_mutex_;
+  // SQLite is one server's own file (N instances need PostgreSQL), so this process knows
+  // every key in the table: the keys there at start plus its own puts. A key it does not
+  // know is a miss without a read. Hashes only (a collision costs one read); off for
+  // PostgreSQL and past kMaxKnownKeys.
+  std::mutex known_mutex_;
+  std::unordered_set<std::size_t> known_;
+  bool knows_all_ = false;
   std::unique_ptr<Writer> writer_;
 };
 
