@@ -658,6 +658,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       asio::post(self->executor_, [self, channel, refusal = std::move(refusal)]() mutable {
         self->on_upgrade_decided(std::move(channel), std::move(refusal));
       });
+      exchange.reset();  // before the work guard, as in dispatch_to_pool
+      self.reset();
+      work.reset();
     });
   }
 
@@ -803,6 +806,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->send_response(std::move(response));
       });
+      // The exchange's count must drop before the work guard lets run() return (the order in
+      // which a lambda's captures are destroyed is unspecified).
+      exchange.reset();
+      self.reset();
+      work.reset();
     });
   }
 
@@ -899,6 +907,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       Result<std::size_t> n = self->source_->read(self->out_chunk_.data(), self->out_chunk_.size());
       asio::post(self->stream_.get_executor(),
                  [self, n = std::move(n)]() mutable { self->on_stream_chunk(std::move(n)); });
+      self.reset();  // before the work guard, as in dispatch_to_pool
+      work.reset();
     });
   }
 
