@@ -124,6 +124,7 @@ std::string_view reason_phrase(int status) {
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 529: return "Site Overloaded";  // Anthropic's "overloaded"
     default: return "Unknown";
   }
 }

@@ -86,7 +86,6 @@ double PriceTable::cost(const std::string& provider, const std::string& model, s
 
 Status MemoryCostLedger::record(const LedgerEntry& entry) {
   std::lock_guard lock(mutex_);
-  entries_.push_back(entry);
   by_job_[entry.job_id] += entry.cost_usd;
   return ok_status();
 }
@@ -95,11 +94,6 @@ Result<double> MemoryCostLedger::spent_by_job(const std::string& job_id) {
   std::lock_guard lock(mutex_);
   auto it = by_job_.find(job_id);
   return it == by_job_.end() ? 0.0 : it->second;
-}
-
-std::vector<LedgerEntry> MemoryCostLedger::entries() const {
-  std::lock_guard lock(mutex_);
-  return entries_;
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include "fakes/fake_llm_server.hpp"
 
 #include "fti/core/asio.hpp"
+#include "fti/http/message.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -77,35 +78,12 @@ std::string to_lower(std::string_view s) {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 529: return "Site Overloaded";
-    default: return "Status";
-  }
-}
-
 // A response head; without `content_length` the body is chunked.
 std::string response_head(int status, std::string_view content_type,
                           std::optional<std::size_t> content_length, const Headers& extra,
                           bool close) {
   std::string out = fmt::format("HTTP/1.1 {} {}\r\nServer: fake-llm\r\nContent-Type: {}\r\n", status,
-                                reason_phrase(status), content_type);
+                                fti::http::reason_phrase(status), content_type);
   if (content_length) {
     out += fmt::format("Content-Length: {}\r\n", *content_length);
   } else {

@@ -61,11 +61,9 @@ class MemoryCostLedger final : public CostLedger {
  public:
   Status record(const LedgerEntry& entry) override;
   Result<double> spent_by_job(const std::string& job_id) override;
-  std::vector<LedgerEntry> entries() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::vector<LedgerEntry> entries_;
+  std::mutex mutex_;
   std::map<std::string, double> by_job_;
 };
 
