@@ -57,9 +57,20 @@ struct Sha256::State {
   EVP_MD_CTX* ctx = nullptr;
 };
 
+namespace {
+
+// Fetched once: OpenSSL 3 otherwise looks the algorithm up in its provider store, under a
+// lock, on every initialisation (most of a short hash's cost under many threads).
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+}  // namespace
+
 Sha256::Sha256() : state_(new State) {
   state_->ctx = EVP_MD_CTX_new();
-  if (!state_->ctx || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
+  if (!state_->ctx || !sha256_md() || EVP_DigestInit_ex(state_->ctx, sha256_md(), nullptr) != 1) {
     throw std::runtime_error("cannot initialise SHA-256");
   }
 }

@@ -35,9 +35,25 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 
 }  // namespace
 
+namespace {
+
+// Printable ASCII other than the quote and the backslash goes out as it is.
+bool plain_ascii(unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
+
+}  // namespace
+
 void append_quoted(std::string& out, std::string_view s) {
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   for (std::size_t i = 0; i < s.size();) {
+    // Most text is runs of plain ASCII: append each run at once, not byte by byte.
+    std::size_t run = i;
+    while (run < s.size() && plain_ascii(static_cast<unsigned char>(s[run]))) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': out += "\\\""; ++i; continue;

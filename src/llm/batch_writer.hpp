@@ -4,6 +4,8 @@
 // items, so a model call never waits for a commit (nor for the WAL checkpoint one may bring).
 // What is still queued when the process dies is lost: the cache and cost rows of the last
 // tenth of a second (docs/llm.md).
+#include <pthread.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -72,6 +74,14 @@ class BatchWriter {
     return fn(static_cast<const std::vector<Item>&>(queue_));
   }
 
+  // Looks at every item not yet known to be written: the queue, then the batch on its way
+  // to the database (which may or may not be committed yet). `fn` runs under the queue's lock.
+  template <class Fn>
+  auto peek_pending(Fn&& fn) {
+    std::lock_guard lock(mutex_);
+    return fn(static_cast<const std::vector<Item>&>(queue_), static_cast<const std::vector<Item>&>(inflight_));
+  }
+
   // Returns once everything queued before the call is written (tests, shutdown).
   void flush() {
     std::unique_lock lock(mutex_);
@@ -84,6 +94,7 @@ class BatchWriter {
 
  private:
   void loop() {
+    pthread_setname_np(pthread_self(), "fti-llm-writer");  // for top -H and profilers
     std::unique_lock lock(mutex_);
     for (;;) {
       // Only a non-empty queue ends the wait early: a flush waiter with nothing left to write
@@ -103,17 +114,19 @@ class BatchWriter {
 
   void write_one_batch() {
     std::lock_guard gate(write_gate_);
-    std::vector<Item> batch;
     {
       std::lock_guard lock(mutex_);
-      batch.swap(queue_);
-      taken_ += batch.size();
+      // The queue gets the last batch's emptied vector: its capacity, no regrowth per batch.
+      inflight_.swap(queue_);
+      taken_ += inflight_.size();
     }
-    if (auto st = write_(batch); !st.ok()) {
-      log::get("llm")->warn("could not write {} row(s): {}", batch.size(), st.error().message);
+    // Only this thread changes inflight_, so it reads it here without the lock.
+    if (auto st = write_(inflight_); !st.ok()) {
+      log::get("llm")->warn("could not write {} row(s): {}", inflight_.size(), st.error().message);
     }
     std::lock_guard lock(mutex_);
-    written_ += batch.size();
+    written_ += inflight_.size();
+    inflight_.clear();
     done_.notify_all();
   }
 
@@ -125,6 +138,7 @@ class BatchWriter {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<Item> queue_;
+  std::vector<Item> inflight_;  // the batch being written; changed under the lock, by the writer only
   std::uint64_t taken_ = 0;    // items moved out of the queue
   std::uint64_t written_ = 0;  // items whose write finished (failures are logged)
   int flush_waiters_ = 0;

@@ -119,22 +119,52 @@ class SqlCostLedger final : public CostLedger {
       return it == by_job_.end() ? std::nullopt : std::optional<double>(it->second);
     });
     if (known) return *known;
-    return writer_.read_settled([&] { return sum_in_table(job_id); },
-                                [&](Result<double> in_table, const std::vector<LedgerEntry>& queued) -> Result<double> {
-                                  if (!in_table) return in_table;
-                                  double sum = *in_table;
-                                  for (const auto& q : queued) sum += q.job_id == job_id ? q.cost_usd : 0.0;
-                                  // Jobs are many and short: past a bound, start over.
-                                  if (by_job_.size() >= kMaxJobsRemembered) by_job_.clear();
-                                  by_job_[job_id] = sum;
-                                  return sum;
-                                });
+    if (has_pending_rows(job_id)) {
+      // Rows of the job are between the queue and the table (only after the bound below
+      // emptied by_job_): read with the writer held back, so each is counted once.
+      return writer_.read_settled([&] { return sum_in_table(job_id); },
+                                  [&](Result<double> in_table, const std::vector<LedgerEntry>& queued) {
+                                    return remember(job_id, std::move(in_table), queued, {});
+                                  });
+    }
+    // Usually a job's first call: any rows it has come from earlier attempts and are in the
+    // table, so it is read at once rather than after a batch commit, which with its WAL
+    // checkpoint can take tens of milliseconds. Rows a concurrent first call of the same
+    // job queues meanwhile are added below (one committed in the microseconds of the read
+    // could be missed; the server asks one question per job at a time).
+    auto in_table = sum_in_table(job_id);
+    return writer_.peek_pending([&](const std::vector<LedgerEntry>& queued, const std::vector<LedgerEntry>& inflight) {
+      return remember(job_id, std::move(in_table), queued, inflight);
+    });
   }
 
   void flush() { writer_.flush(); }
 
  private:
   static constexpr std::size_t kMaxJobsRemembered = 100'000;
+
+  bool has_pending_rows(const std::string& job_id) {
+    return writer_.peek_pending([&](const std::vector<LedgerEntry>& queued, const std::vector<LedgerEntry>& inflight) {
+      auto mine = [&](const LedgerEntry& e) { return e.job_id == job_id; };
+      return std::any_of(queued.begin(), queued.end(), mine) || std::any_of(inflight.begin(), inflight.end(), mine);
+    });
+  }
+
+  // Runs under the writer's queue lock: the job's spend from the table plus its rows not
+  // yet written, kept from now on. A concurrent first call that got here first wins.
+  Result<double> remember(const std::string& job_id, Result<double> in_table, const std::vector<LedgerEntry>& queued,
+                          const std::vector<LedgerEntry>& inflight) {
+    if (!in_table) return in_table;
+    if (auto it = by_job_.find(job_id); it != by_job_.end()) return it->second;
+    double sum = *in_table;
+    for (const auto* rows : {&queued, &inflight}) {
+      for (const auto& q : *rows) sum += q.job_id == job_id ? q.cost_usd : 0.0;
+    }
+    // Jobs are many and short: past a bound, start over.
+    if (by_job_.size() >= kMaxJobsRemembered) by_job_.clear();
+    by_job_[job_id] = sum;
+    return sum;
+  }
 
   Result<double> sum_in_table(const std::string& job_id) {
     FTI_ASSIGN_OR_RETURN(auto conn, db_.acquire());

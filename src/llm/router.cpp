@@ -39,6 +39,12 @@ struct Router::Target {
   std::unique_ptr<Provider> provider;
   CircuitBreaker breaker;
   bool disabled = false;  // the provider refused our key (401/403)
+  // Not disabled and the breaker closed with no failure counted: calls go through and a
+  // success changes nothing, so the usual call takes no lock. Written under the router's
+  // lock whenever the breaker or `disabled` changes; read without it.
+  std::atomic<bool> healthy{true};
+
+  void update_health() { healthy.store(!disabled && breaker.is_pristine(), std::memory_order_release); }
 
   Target(std::unique_ptr<Provider> p, int failures, std::chrono::milliseconds cooldown)
       : provider(std::move(p)), breaker(failures, cooldown) {}
@@ -128,6 +134,8 @@ Result<Answer> Router::complete(const Ask& ask) {
 }
 
 bool Router::take_ollama_slot(Target& target, bool& probe_first) {
+  probe_first = false;
+  if (target.healthy.load(std::memory_order_acquire)) return true;
   std::lock_guard lock(mutex_);
   if (target.disabled) return false;
   const TimeMs now = parts_.clock->now_ms();
@@ -137,11 +145,7 @@ bool Router::take_ollama_slot(Target& target, bool& probe_first) {
 
 Result<Answer> Router::serve_local(const Ask& ask) {
   if (ollama_.empty()) return Error(errc::llm_unavailable, "no Ollama instance is configured (llm.ollama_urls)");
-  std::size_t start;
-  {
-    std::lock_guard lock(mutex_);
-    start = next_ollama_++;
-  }
+  const std::size_t start = next_ollama_.fetch_add(1, std::memory_order_relaxed);
   std::string last_error = "every Ollama instance is resting after a failure";
   for (std::size_t i = 0; i < ollama_.size(); ++i) {
     auto left = time_left(ask);
@@ -159,17 +163,13 @@ Result<Answer> Router::serve_local(const Ask& ask) {
     }
     auto call = target.provider->call(to_provider_request(ask, options_.ollama_model, *left));
     if (call.ok()) {
-      {
-        std::lock_guard lock(mutex_);
-        target.breaker.record_success();
-      }
+      record_success(target);
       return finish(ask, target, options_.ollama_model, std::move(*call.reply));
     }
     last_error = fmt::format("{}: {}", target.provider->base_url(), call.failure.message);
     count_request("ollama", options_.ollama_model, failure_kind_name(call.failure.kind));
     if (!is_instance_fault(call.failure)) {
-      std::lock_guard lock(mutex_);
-      target.breaker.record_success();  // the instance answered; the request was the problem
+      record_success(target);  // the instance answered; the request was the problem
       return Error(errc::bad_request, "Ollama refused the request: " + call.failure.message);
     }
     record_failure(target, call.failure, options_.ollama_model);
@@ -208,19 +208,10 @@ Result<Answer> Router::call_cloud_target(Target& target, const std::string& mode
     if (!left) return Error(errc::llm_unavailable, "the job's time ran out before a model could answer");
     // Before the breaker: a refused budget must not take (and strand) a half-open trial.
     FTI_TRY(check_budget(ask, name, model));
-    {
-      std::lock_guard lock(mutex_);
-      if (target.disabled) return Error(errc::llm_unavailable, name + " is disabled: it refused the API key");
-      if (!target.breaker.allow(parts_.clock->now_ms())) {
-        return Error(errc::llm_unavailable, name + " is resting after repeated failures (circuit open)");
-      }
-    }
+    if (std::string refusal; !admit_cloud(target, refusal)) return Error(errc::llm_unavailable, refusal);
     auto call = target.provider->call(to_provider_request(ask, model, *left));
     if (call.ok()) {
-      {
-        std::lock_guard lock(mutex_);
-        target.breaker.record_success();
-      }
+      record_success(target);
       return finish(ask, target, model, std::move(*call.reply));
     }
     failure = call.failure;
@@ -235,8 +226,34 @@ Result<Answer> Router::call_cloud_target(Target& target, const std::string& mode
   return Error(errc::llm_unavailable, fmt::format("{} {}: {}", name, model, failure.message));
 }
 
+bool Router::admit_cloud(Target& target, std::string& refusal) {
+  if (target.healthy.load(std::memory_order_acquire)) return true;
+  std::lock_guard lock(mutex_);
+  if (target.disabled) {
+    refusal = target.provider->name() + " is disabled: it refused the API key";
+    return false;
+  }
+  if (!target.breaker.allow(parts_.clock->now_ms())) {
+    refusal = target.provider->name() + " is resting after repeated failures (circuit open)";
+    return false;
+  }
+  return true;
+}
+
+void Router::record_success(Target& target) {
+  if (target.healthy.load(std::memory_order_acquire)) return;  // nothing to reset
+  std::lock_guard lock(mutex_);
+  target.breaker.record_success();
+  target.update_health();
+}
+
 void Router::record_failure(Target& target, const ProviderFailure& failure, const std::string& model) {
   std::lock_guard lock(mutex_);
+  // Every way out below changes the breaker or `disabled`.
+  struct HealthOnExit {
+    Target& t;
+    ~HealthOnExit() { t.update_health(); }
+  } health_on_exit{target};
   const TimeMs now = parts_.clock->now_ms();
   switch (failure.kind) {
     case FailureKind::auth:
@@ -324,7 +341,8 @@ Answer Router::finish(const Ask& ask, const Target& target, const std::string& m
 
 void Router::count_request(const std::string& provider, const std::string& model, std::string_view outcome) {
   if (!parts_.metrics) return;
-  parts_.metrics->inc("fti_llm_requests_total", {{"provider", provider}, {"model", model}, {"outcome", std::string(outcome)}});
+  // Labels in name order: the metrics find the series without sorting a copy.
+  parts_.metrics->inc("fti_llm_requests_total", {{"model", model}, {"outcome", std::string(outcome)}, {"provider", provider}});
 }
 
 std::vector<RouteTarget> Router::targets() const {

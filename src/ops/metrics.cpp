@@ -116,13 +116,24 @@ const std::vector<double>& default_buckets() {
 
 // Family lookup that declares on first use, so a forgotten declaration loses the HELP text,
 // never the data.
-std::shared_ptr<Metrics::Family> family_for(std::map<std::string, std::shared_ptr<Metrics::Family>>& families,
-                                            std::mutex& mutex, const std::string& name, Kind kind,
-                                            const std::vector<double>& bounds) {
+// Families are never removed, so the pointer stays valid for the Metrics' lifetime (and
+// taking it costs no reference-count traffic between cores on every update).
+Metrics::Family* family_for(std::map<std::string, std::shared_ptr<Metrics::Family>>& families, std::mutex& mutex,
+                            const std::string& name, Kind kind, const std::vector<double>& bounds) {
   std::lock_guard lock(mutex);
   auto& slot = families[name];
   if (!slot) slot = make_family(kind, name, bounds);
-  return slot;
+  return slot.get();
+}
+
+// The series for `labels`; callers that pass labels already sorted by name (most do) are
+// found without copying them. Called with the family's lock held.
+Series& series_for(Metrics::Family& family, const Labels& labels) {
+  if (std::is_sorted(labels.begin(), labels.end())) {
+    if (auto it = family.series.find(labels); it != family.series.end()) return it->second;
+    return family.series[labels];
+  }
+  return family.series[canonical(labels)];
 }
 
 }  // namespace
@@ -148,13 +159,13 @@ void Metrics::declare_histogram(const std::string& name, const std::string& help
 void Metrics::inc(const std::string& name, const Labels& labels, double by) {
   auto family = family_for(families_, mutex_, name, Kind::counter, {});
   std::lock_guard lock(family->mutex);
-  family->series[canonical(labels)].value += by;
+  series_for(*family, labels).value += by;
 }
 
 void Metrics::set(const std::string& name, const Labels& labels, double value) {
   auto family = family_for(families_, mutex_, name, Kind::gauge, {});
   std::lock_guard lock(family->mutex);
-  auto& s = family->series[canonical(labels)];
+  auto& s = series_for(*family, labels);
   s.callback = nullptr;
   s.value = value;
 }
@@ -162,7 +173,7 @@ void Metrics::set(const std::string& name, const Labels& labels, double value) {
 void Metrics::observe(const std::string& name, const Labels& labels, double value) {
   auto family = family_for(families_, mutex_, name, Kind::histogram, default_buckets());
   std::lock_guard lock(family->mutex);
-  auto& s = family->series[canonical(labels)];
+  auto& s = series_for(*family, labels);
   if (s.buckets.size() != family->bounds.size()) s.buckets.assign(family->bounds.size(), 0);
   for (std::size_t i = 0; i < family->bounds.size(); ++i) {
     if (value <= family->bounds[i]) ++s.buckets[i];
@@ -174,7 +185,7 @@ void Metrics::observe(const std::string& name, const Labels& labels, double valu
 void Metrics::gauge_callback(const std::string& name, const Labels& labels, std::function<double()> fn) {
   auto family = family_for(families_, mutex_, name, Kind::gauge, {});
   std::lock_guard lock(family->mutex);
-  family->series[canonical(labels)].callback = std::move(fn);
+  series_for(*family, labels).callback = std::move(fn);
 }
 
 namespace {

@@ -31,6 +31,8 @@ class CircuitBreaker {
   void release_trial() { trial_in_flight_ = false; }
 
   State state(TimeMs now) const;
+  // Closed with no failure counted: allow() is true and record_success() changes nothing.
+  bool is_pristine() const { return !open_ && failures_ == 0 && !trial_in_flight_; }
   // True when the next allowed call is the trial after a cooldown (the router probes first).
   bool needs_trial(TimeMs now) const { return state(now) == State::half_open; }
   TimeMs open_until() const { return open_until_; }

@@ -93,6 +93,8 @@ class Router final : public LlmClient {
   Status check_budget(const Ask& ask, const std::string& provider, const std::string& model);
   Answer finish(const Ask& ask, const Target& target, const std::string& model, ProviderReply reply);
   bool take_ollama_slot(Target& target, bool& probe_first);
+  bool admit_cloud(Target& target, std::string& refusal);
+  void record_success(Target& target);
   void record_failure(Target& target, const ProviderFailure& failure, const std::string& model);
   std::chrono::milliseconds backoff(int retry, const ProviderFailure& failure) const;
   void count_request(const std::string& provider, const std::string& model, std::string_view outcome);
@@ -100,11 +102,11 @@ class Router final : public LlmClient {
   RouterOptions options_;
   RouterParts parts_;
   std::atomic<Mode> mode_;
-  mutable std::mutex mutex_;  // breakers, round-robin position, disabled flags
+  mutable std::mutex mutex_;  // breakers and disabled flags
   std::vector<std::unique_ptr<Target>> ollama_;
   std::unique_ptr<Target> openai_;
   std::unique_ptr<Target> anthropic_;
-  std::size_t next_ollama_ = 0;
+  std::atomic<std::size_t> next_ollama_{0};  // round-robin position
 };
 
 // The server's router from configuration: providers over libcurl, real sleeps and jitter.
