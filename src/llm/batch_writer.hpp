@@ -1,9 +1,9 @@
 #pragma once
 // Private to the llm room: writes rows off the caller's path. Items queue in memory and a
-// background thread writes them in one transaction every `interval` (100 ms) or `max_batch`
-// items, so a model call never waits for a commit (nor for the WAL checkpoint one may bring).
-// What is still queued when the process dies is lost: the cache and cost rows of the last
-// tenth of a second (docs/llm.md).
+// background thread writes them in one transaction every `interval` or `max_batch` items,
+// so a model call never waits for a commit (nor for the WAL checkpoint one may bring).
+// What is still queued when the process dies is lost: the last interval's rows (100 ms of
+// cost rows, a second of cached answers; docs/llm.md).
 #include <pthread.h>
 
 #include <chrono>
