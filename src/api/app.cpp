@@ -18,7 +18,9 @@
 #include "fti/core/process.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
+#include "fti/db/notifications.hpp"
 #include "fti/http/server.hpp"
+#include "fti/jobs/event_bridge.hpp"
 #include "fti/jobs/event_bus.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/jobs/worker_pool.hpp"
@@ -45,6 +47,11 @@ struct App::Impl {
   jobs::EventBus events;                               // job events for WebSockets
   std::unique_ptr<jobs::EventBusObserver> observer;   // publishes the workers' transitions
   std::unique_ptr<jobs::WorkerPool> workers;
+  std::string node_id;  // this instance, in worker leases and cross-instance events
+  // PostgreSQL only: events to and from other instances, and the session that hears them
+  // (declared after what its callbacks use, so it is destroyed first).
+  std::unique_ptr<jobs::EventBridge> bridge;
+  std::unique_ptr<db::NotificationListener> listener;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
   std::atomic<bool> draining{false};
@@ -106,12 +113,35 @@ struct App::Impl {
     pool.metrics = &metrics;
     pool.lease_ms = config->jobs.lease_ms;
     pool.heartbeat_ms = std::max<TimeMs>(config->jobs.lease_ms / 3, 50);
-    pool.node_id = "node-" + new_request_id().substr(0, 8);
+    node_id = "node-" + new_request_id().substr(0, 8);
+    pool.node_id = node_id;
     observer = std::make_unique<jobs::EventBusObserver>(events, *job_store);
     workers = std::make_unique<jobs::WorkerPool>(*job_store, *handler, clock,
                                                  // 20% jitter: failures of one burst retry apart.
                                                  jobs::RetryPolicy(config->jobs.backoff_base_ms, 15 * 60 * 1000, 0.2), pool,
                                                  observer.get());
+  }
+
+  // Instances sharing a PostgreSQL database hear each other: a job enqueued anywhere wakes
+  // idle workers here at once, and events of jobs running elsewhere reach WebSockets here.
+  Status connect_instances() {
+    if (database->dialect() != db::Dialect::postgres) return {};
+    bridge = std::make_unique<jobs::EventBridge>(events, *database, *job_store, node_id);
+    const std::string ready(jobs::kJobsReadyChannel);
+    FTI_ASSIGN_OR_RETURN(
+        listener, db::listen(
+                      config->database_url(), {ready, std::string(jobs::kJobEventsChannel)},
+                      [this, ready](const std::string& channel, const std::string& payload) {
+                        if (channel == ready) {
+                          workers->notify(payload);
+                        } else {
+                          bridge->on_notification(payload);
+                        }
+                      },
+                      // Jobs enqueued while the session was down told nobody: look now.
+                      [this] { workers->notify(); }));
+    log::get("app")->info("listening for other instances on PostgreSQL ({} and {})", ready, jobs::kJobEventsChannel);
+    return {};
   }
 
   Status build_server() {
@@ -259,10 +289,11 @@ Status App::start() {
   FTI_TRY(impl_->open_storage_and_database());
   FTI_TRY(impl_->build_llm_router());
   impl_->build_workers();
+  FTI_TRY(impl_->connect_instances());
   FTI_TRY(impl_->build_server());
   log::get("app")->info("listening on http://{}:{} (data in {}, database {}, storage {})",
                         parse_host_port(impl_->config->server.listen)->host, impl_->port,
-                        impl_->config->server.data_dir, impl_->config->database_url(),
+                        impl_->config->server.data_dir, db::redacted_url(impl_->config->database_url()),
                         impl_->config->storage_url());
   return {};
 }

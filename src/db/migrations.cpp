@@ -107,10 +107,23 @@ const std::string& sql_for(const Migration& m, Dialect dialect) {
   return m.sqlite_sql;
 }
 
+// On PostgreSQL, instances starting together would each see a migration missing and both
+// run it: a transaction-scoped advisory lock makes them take turns (the second then finds
+// it recorded). SQLite's write transaction already excludes the others.
+constexpr std::int64_t kMigrationLock = 0x46544930;  // "FTI0"
+
+Status take_migration_lock(Connection& conn) {
+  if (conn.dialect() != Dialect::postgres) return ok_status();
+  auto locked = conn.query("SELECT pg_advisory_xact_lock($1)", {Value(kMigrationLock)});
+  if (!locked.ok()) return locked.error();
+  return ok_status();
+}
+
 // Applies one migration unless already recorded; sets `applied` when it ran.
 Status apply_one(Database& db, const Migration& m, bool& applied) {
   return db.transact(TxMode::write, [&](Connection& conn) -> Status {
     applied = false;
+    FTI_TRY(take_migration_lock(conn));
     FTI_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT 1 FROM schema_migrations WHERE version = $1",
                                                {Value(std::int64_t{m.version})}));
     if (!rows.empty()) return ok_status();
@@ -134,10 +147,10 @@ const std::vector<Migration>& all_migrations() {
 }
 
 Result<int> migrate(Database& db, const std::vector<Migration>& migrations) {
-  {
-    FTI_ASSIGN_OR_RETURN(auto conn, db.acquire());
-    FTI_TRY(conn->execute_script(kCreateMigrationsTable));
-  }
+  FTI_TRY(db.transact(TxMode::write, [](Connection& conn) -> Status {
+    FTI_TRY(take_migration_lock(conn));
+    return conn.execute_script(kCreateMigrationsTable);
+  }));
   int applied_count = 0;
   for (const auto& m : migrations) {
     bool applied = false;

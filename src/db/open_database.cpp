@@ -1,10 +1,10 @@
-// open_database: picks the driver from the URL scheme. A new driver (libpq) plugs in here
-// without changing any caller.
+// open_database: picks the driver from the URL scheme; no caller knows which one it got.
 #include <filesystem>
 #include <string>
 #include <system_error>
 
 #include "fti/db/database.hpp"
+#include "postgres_database.hpp"
 #include "sqlite_database.hpp"
 
 namespace fti::db {
@@ -38,7 +38,7 @@ Result<std::unique_ptr<Database>> open_sqlite_url(std::string_view url, const Op
 Result<std::unique_ptr<Database>> open_database(std::string_view url, const OpenOptions& options) {
   if (starts_with(url, kSqlitePrefix)) return open_sqlite_url(url, options);
   if (starts_with(url, "postgres://") || starts_with(url, "postgresql://")) {
-    return Error(errc::bad_config, "PostgreSQL support arrives with the scale-out work");
+    return open_postgres_database(std::string(url), options);
   }
   return Error(errc::bad_config, "database.url \"" + std::string(url) +
                                      "\" is not supported; use sqlite:PATH or postgres://...");

@@ -9,12 +9,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "connection_pool.hpp"
 #include "fti/core/log.hpp"
 
 namespace fti::db {
@@ -251,86 +251,19 @@ Result<std::unique_ptr<SqliteConnection>> open_connection(const std::string& pat
   return conn;
 }
 
-class SqliteDatabase final : public Database {
- public:
-  SqliteDatabase(std::string path, OpenOptions options, int pool_size)
-      : path_(std::move(path)), options_(options), pool_size_(pool_size) {}
-
-  Dialect dialect() const override { return Dialect::sqlite; }
-
-  // Opens the first connection now so a bad path fails at start-up, not on first use.
-  Status open_first() {
-    FTI_ASSIGN_OR_RETURN(auto conn, open_connection(path_, options_, writer_));
-    idle_.push_back(std::move(conn));
-    open_count_ = 1;
-    return ok_status();
-  }
-
-  Result<Lease> acquire() override {
-    std::unique_lock lock(mutex_);
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(std::max(options_.busy_timeout_ms, 1));
-    const bool available = available_.wait_until(
-        lock, deadline, [&] { return !idle_.empty() || open_count_ < pool_size_; });
-    if (!available) {
-      return Error(errc::db_busy, "all " + std::to_string(pool_size_) +
-                                      " database connections stayed in use; retry later");
-    }
-    if (!idle_.empty()) {
-      std::unique_ptr<Connection> conn = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(this, std::move(conn));
-    }
-    ++open_count_;  // reserve the slot, then open without holding the lock
-    lock.unlock();
-    auto conn = open_connection(path_, options_, writer_);
-    if (!conn.ok()) {
-      give_back_slot();
-      return conn.error();
-    }
-    return Lease(this, std::unique_ptr<Connection>(std::move(conn).value()));
-  }
-
- protected:
-  void release(std::unique_ptr<Connection> conn, bool broken) override {
-    if (broken) {
-      conn.reset();
-      give_back_slot();
-      return;
-    }
-    {
-      std::lock_guard lock(mutex_);
-      idle_.push_back(std::move(conn));
-    }
-    available_.notify_one();
-  }
-
- private:
-  void give_back_slot() {
-    {
-      std::lock_guard lock(mutex_);
-      --open_count_;
-    }
-    available_.notify_one();
-  }
-
-  const std::string path_;
-  const OpenOptions options_;
-  const int pool_size_;
-  const std::shared_ptr<std::timed_mutex> writer_ = std::make_shared<std::timed_mutex>();
-  std::mutex mutex_;
-  std::condition_variable available_;  // a connection came back or a slot freed up
-  std::vector<std::unique_ptr<Connection>> idle_;
-  int open_count_ = 0;  // connections in existence, idle or leased
-};
-
 }  // namespace
 
 Result<std::unique_ptr<Database>> open_sqlite_database(const std::string& path,
                                                        const OpenOptions& options) {
   const bool in_memory = path == ":memory:";
   const int pool_size = in_memory ? 1 : std::max(options.pool_size, 1);
-  auto db = std::make_unique<SqliteDatabase>(path, options, pool_size);
+  // The pool's connections share one in-process writer mutex (see begin()).
+  auto open = [path, options, writer = std::make_shared<std::timed_mutex>()]() -> Result<std::unique_ptr<Connection>> {
+    FTI_ASSIGN_OR_RETURN(auto conn, open_connection(path, options, writer));
+    return std::unique_ptr<Connection>(std::move(conn));
+  };
+  auto db = std::make_unique<detail::PooledDatabase>(Dialect::sqlite, std::move(open), pool_size,
+                                                     std::chrono::milliseconds(options.busy_timeout_ms));
   FTI_TRY(db->open_first());
   fti::log::get("db")->debug("opened sqlite database {} (pool of {})", path, pool_size);
   return std::unique_ptr<Database>(std::move(db));

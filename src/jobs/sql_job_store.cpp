@@ -10,6 +10,7 @@
 #include "fti/core/ids.hpp"
 #include "fti/core/log.hpp"
 #include "fti/db/database.hpp"
+#include "fti/db/notifications.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/jobs/scheduler.hpp"
 
@@ -224,8 +225,13 @@ class SqlJobStore final : public JobStore {
 
   Result<Job> enqueue(const NewJob& in, TimeMs now) override {
     FTI_TRY(check_type(in.type));
-    auto inserted = one_job_write(kInsert, insert_params(in, now),
-                                  Error(errc::internal, "inserting the job returned no row"));
+    Result<Job> inserted = Error(errc::internal, "inserting the job returned no row");
+    Status written = db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(kInsert, insert_params(in, now)));
+      if (!rows.empty()) inserted = row_to_job(rows.front());
+      return tell_workers(c, in.type);
+    });
+    if (!written.ok()) inserted = written.error();
     if (inserted.ok() || inserted.error().code != errc::conflict || !in.idempotency_key) return inserted;
     // The same (tenant, key) was submitted before: that job is the answer.
     Result<Job> existing = inserted.error();
@@ -246,7 +252,7 @@ class SqlJobStore final : public JobStore {
         FTI_ASSIGN_OR_RETURN(auto r, c.execute(kInsertHead, insert_params(j, now)));
         inserted += r.rows_affected;
       }
-      return ok_status();
+      return jobs.empty() ? ok_status() : tell_workers(c, jobs.front().type);
     }));
     return inserted;
   }
@@ -344,7 +350,14 @@ class SqlJobStore final : public JobStore {
   }
 
   Result<bool> release(const std::string& id, int attempt, TimeMs now) override {
-    return guarded_write(kRelease, {Value(id), int_value(attempt), int_value(now), int_value(options_.aging_ms)});
+    bool changed = false;
+    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      FTI_ASSIGN_OR_RETURN(auto r, c.execute(kRelease, {Value(id), int_value(attempt), int_value(now),
+                                                        int_value(options_.aging_ms)}));
+      changed = r.rows_affected > 0;
+      return changed ? tell_workers(c, "") : ok_status();
+    }));
+    return changed;
   }
 
   Result<std::vector<bool>> record_outcomes(const std::vector<Outcome>& outcomes, TimeMs now) override {
@@ -418,7 +431,7 @@ class SqlJobStore final : public JobStore {
     Result<Job> outcome = job_not_found(id);
     FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
       outcome = retry_in(c, id, tenant, now, options_);
-      return ok_status();
+      return outcome.ok() ? tell_workers(c, outcome->type) : ok_status();
     }));
     return outcome;
   }
@@ -453,17 +466,6 @@ class SqlJobStore final : public JobStore {
       return ok_status();
     }));
     return changed;
-  }
-
-  // Runs a statement returning one job row; `if_empty` when it returned none.
-  Result<Job> one_job_write(std::string_view sql, const Params& params, Error if_empty) {
-    Result<Job> job = std::move(if_empty);
-    FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
-      FTI_ASSIGN_OR_RETURN(auto rows, c.query(sql, params));
-      if (!rows.empty()) job = row_to_job(rows.front());
-      return ok_status();
-    }));
-    return job;
   }
 
   // Reads one job, hiding jobs of other tenants behind the same not_found as missing ones.
@@ -567,6 +569,7 @@ class SqlJobStore final : public JobStore {
       }
       case Outcome::Kind::released: {
         FTI_ASSIGN_OR_RETURN(r, c.execute(kRelease, {Value(o.id), int_value(o.attempt), int_value(now), int_value(options_.aging_ms)}));
+        if (r.rows_affected > 0) FTI_TRY(tell_workers(c, ""));
         break;
       }
       case Outcome::Kind::cancelled: {
@@ -575,6 +578,12 @@ class SqlJobStore final : public JobStore {
       }
     }
     return r.rows_affected > 0;
+  }
+
+  // Idle workers of other instances wake on this when the transaction commits (a no-op
+  // on SQLite, whose one process wakes its own workers). `queue` may be empty: any.
+  static Status tell_workers(Connection& c, const std::string& queue) {
+    return db::notify(c, std::string(kJobsReadyChannel), queue);
   }
 
   db::Database& db_;

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "fakes/manual_clock.hpp"
+#include "support/test_database.hpp"
 #include "fti/api/api.hpp"
 #include "fti/cleanup/archive.hpp"
 #include "fti/cleanup/job_handler.hpp"
@@ -81,10 +82,7 @@ int files_under(const fs::path& root) {
 
 struct Api {
   Api() {
-    auto db = db::open_database("sqlite:" + (dir.path() / "fti.db").string(), {});
-    REQUIRE(db.ok());
-    database = std::move(db).value();
-    REQUIRE(db::migrate(*database).ok());
+    database = test_db.open();
     auto store = storage::open_blob_store("file:" + blob_dir().string());
     REQUIRE(store.ok());
     blobs = std::move(store).value();
@@ -144,6 +142,7 @@ struct Api {
     }
   }
 
+  testing::TestDatabase test_db;  // SQLite, or PostgreSQL when the suite runs against it
   ScratchDir dir;
   std::unique_ptr<db::Database> database;
   std::unique_ptr<storage::BlobStore> blobs;

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
-#include "db/temp_dir.hpp"
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "support/test_database.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
 
@@ -12,7 +16,11 @@ namespace {
 bool table_exists(Database& db, const std::string& name) {
   auto conn = db.acquire();
   REQUIRE(conn.ok());
-  auto rows = (*conn)->query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1", {Value(name)});
+  const char* sql = db.dialect() == Dialect::postgres
+                        ? "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+                          "AND table_name = $1"
+                        : "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1";
+  auto rows = (*conn)->query(sql, {Value(name)});
   REQUIRE(rows.ok());
   return !rows->empty();
 }
@@ -28,9 +36,9 @@ std::int64_t applied_versions(Database& db) {
 }  // namespace
 
 TEST_CASE("migrations: apply once, then nothing on the next start", "[db]") {
-  testing::TempDir dir;
+  testing::TestDatabase dir;
   {
-    auto db = open_database(dir.sqlite_url(), {});
+    auto db = open_database(dir.url(), {});
     REQUIRE(db.ok());
     auto applied = migrate(**db);
     REQUIRE(applied.ok());
@@ -42,7 +50,7 @@ TEST_CASE("migrations: apply once, then nothing on the next start", "[db]") {
     CHECK(*again == 0);
   }
   // A restarted process finds the schema in place.
-  auto db = open_database(dir.sqlite_url(), {});
+  auto db = open_database(dir.url(), {});
   REQUIRE(db.ok());
   auto third = migrate(**db);
   REQUIRE(third.ok());
@@ -51,8 +59,8 @@ TEST_CASE("migrations: apply once, then nothing on the next start", "[db]") {
 }
 
 TEST_CASE("migrations: a broken migration leaves nothing half applied", "[db]") {
-  testing::TempDir dir;
-  auto db = open_database(dir.sqlite_url(), {});
+  testing::TestDatabase dir;
+  auto db = open_database(dir.url(), {});
   REQUIRE(db.ok());
   const std::vector<Migration> list = {
       {1, "good", "CREATE TABLE a (x INTEGER);", ""},
@@ -68,7 +76,8 @@ TEST_CASE("migrations: a broken migration leaves nothing half applied", "[db]") 
 }
 
 TEST_CASE("migrations: the jobs schema accepts a full row and enforces unique key hashes", "[db]") {
-  auto db = open_database("sqlite::memory:", {});
+  testing::TestDatabase dir;
+  auto db = open_database(dir.url(), {});
   REQUIRE(db.ok());
   REQUIRE(migrate(**db).ok());
   auto conn = (*db)->acquire();
@@ -82,4 +91,29 @@ TEST_CASE("migrations: the jobs schema accepts a full row and enforces unique ke
   auto dup = insert_key("k2");
   REQUIRE_FALSE(dup.ok());
   CHECK(dup.error().code == errc::conflict);
+}
+
+TEST_CASE("migrations: instances starting together apply each migration once", "[db]") {
+  testing::TestDatabase dir;
+  // Four "processes" (own Database handles) migrate the same empty database at once.
+  std::vector<std::thread> starters;
+  std::atomic<int> applied{0};
+  std::atomic<int> failed{0};
+  for (int i = 0; i < 4; ++i) {
+    starters.emplace_back([&] {
+      auto db = open_database(dir.url(), {});
+      if (!db.ok()) {
+        ++failed;
+        return;
+      }
+      auto n = migrate(**db);
+      if (n.ok()) applied += *n; else ++failed;
+    });
+  }
+  for (auto& t : starters) t.join();
+  CHECK(failed == 0);
+  CHECK(applied == static_cast<int>(all_migrations().size()));
+  auto db = open_database(dir.url(), {});
+  REQUIRE(db.ok());
+  CHECK(applied_versions(**db) == static_cast<std::int64_t>(all_migrations().size()));
 }

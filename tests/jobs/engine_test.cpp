@@ -123,11 +123,9 @@ class RecordingHandler final : public JobHandler {
 
 TEST_CASE("a low-priority job finishes under a steady stream of high-priority ones", "[jobs][engine]") {
   // Real time with a short aging period: the stream never stops while the test watches.
-  testing::TempDir dir;
-  auto db = db::open_database(dir.sqlite_url(), {});
-  REQUIRE(db.ok());
-  REQUIRE(db::migrate(**db).ok());
-  auto store = make_sql_job_store(**db, JobStoreOptions{50, 3});
+  testing::TestDatabase test_db;
+  auto db = test_db.open();
+  auto store = make_sql_job_store(*db, JobStoreOptions{50, 3});
   SystemClock clock;
   RecordingHandler handler;
   WorkerPoolOptions options;

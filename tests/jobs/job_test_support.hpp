@@ -1,11 +1,12 @@
 #pragma once
-// Shared set-up for job tests: a migrated SQLite file in a temp folder and a manual clock.
+// Shared set-up for job tests: a migrated database (SQLite, or PostgreSQL when the suite runs
+// against it; see tests/support/test_database.hpp) and a manual clock.
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <thread>
 
-#include "db/temp_dir.hpp"
+#include "support/test_database.hpp"
 #include "fakes/manual_clock.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
@@ -14,20 +15,16 @@
 namespace fti::testing {
 
 struct JobStoreFixture {
-  TempDir dir;
+  TestDatabase db;
   fakes::ManualClock clock;
   std::unique_ptr<db::Database> database;
   std::unique_ptr<jobs::JobStore> store;
 
   JobStoreFixture() { open(); }
 
-  // Opens (or reopens, as a restarted process would) the store on the same file.
+  // Opens (or reopens, as a restarted process would) the store on the same database.
   void open() {
-    auto db = db::open_database(dir.sqlite_url(), {});
-    INFO((db.ok() ? std::string() : db.error().message));
-    REQUIRE(db.ok());
-    database = std::move(db).value();
-    REQUIRE(db::migrate(*database).ok());
+    database = db.open();
     store = jobs::make_sql_job_store(*database);
   }
   void close() {

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
+#include "fti/db/notifications.hpp"
 #include "jobs/job_test_support.hpp"
 #include "fti/jobs/retry_policy.hpp"
 
@@ -376,4 +379,37 @@ TEST_CASE("job store: next_run_at tells idle workers when to look again", "[jobs
   auto lease_end = f.store->next_run_at();
   REQUIRE(lease_end.ok());
   CHECK(*lease_end == running.lease_until);
+}
+
+TEST_CASE("job store: on PostgreSQL, jobs becoming claimable are announced to other instances", "[jobs][postgres]") {
+  REQUIRE(fti::testing::testing_postgres());
+  JobStoreFixture f;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::string> heard;
+  auto listener = fti::db::listen(f.db.url(), {std::string(kJobsReadyChannel)},
+                                  [&](const std::string&, const std::string& queue) {
+                                    {
+                                      std::lock_guard lock(mutex);
+                                      heard.push_back(queue);
+                                    }
+                                    cv.notify_all();
+                                  });
+  REQUIRE(listener.ok());
+  auto wait_for_count = [&](std::size_t n) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, std::chrono::seconds(20), [&] { return heard.size() >= n; });
+  };
+  Job job = f.enqueue();  // a submission
+  REQUIRE(wait_for_count(1));
+  CHECK(heard[0] == "cleanup");
+  Job claimed = f.claim_one();
+  REQUIRE(*f.store->release(claimed.id, claimed.attempt, f.clock.now_ms()));  // a draining instance
+  REQUIRE(wait_for_count(2));
+  claimed = f.claim_one();
+  Failure fatal{{"bad_archive", "not an archive"}, false};
+  REQUIRE(*f.store->fail(claimed.id, claimed.attempt, fatal, f.clock.now_ms(), 0));
+  REQUIRE(f.store->retry(job.id, std::nullopt, f.clock.now_ms()).ok());  // a user's retry
+  REQUIRE(wait_for_count(3));
+  CHECK(heard[2] == "cleanup");
 }

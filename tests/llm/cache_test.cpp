@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "db/temp_dir.hpp"
+#include "support/test_database.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
 #include "fti/llm/cache.hpp"
@@ -10,12 +10,7 @@
 
 namespace {
 
-std::unique_ptr<fti::db::Database> migrated_db(const fti::testing::TempDir& dir) {
-  auto db = fti::db::open_database(dir.sqlite_url(), {});
-  REQUIRE(db.ok());
-  REQUIRE(fti::db::migrate(**db).ok());
-  return std::move(*db);
-}
+std::unique_ptr<fti::db::Database> migrated_db(const fti::testing::TestDatabase& test_db) { return test_db.open(); }
 
 fti::llm::Answer answer(std::string text) {
   fti::llm::Answer a;
@@ -60,7 +55,7 @@ TEST_CASE("cache key: any field of the request changes it; the job does not", "[
 }
 
 TEST_CASE("sql cache: answers survive a reopen and expire at their TTL", "[llm][cache]") {
-  fti::testing::TempDir dir;
+  fti::testing::TestDatabase dir;
   {
     auto db = migrated_db(dir);
     fti::llm::SqlLlmCache cache(*db);
@@ -86,7 +81,7 @@ TEST_CASE("sql cache: answers survive a reopen and expire at their TTL", "[llm][
 }
 
 TEST_CASE("sql cost ledger: spending adds up per job, exactly", "[llm][cache]") {
-  fti::testing::TempDir dir;
+  fti::testing::TestDatabase dir;
   auto db = migrated_db(dir);
   auto ledger = fti::llm::make_sql_cost_ledger(*db);
   for (int i = 0; i < 1000; ++i) {
@@ -99,7 +94,7 @@ TEST_CASE("sql cost ledger: spending adds up per job, exactly", "[llm][cache]") 
 }
 
 TEST_CASE("sql cost ledger: a job's sum is exact while rows are written in the background", "[llm][cache]") {
-  fti::testing::TempDir dir;
+  fti::testing::TestDatabase dir;
   auto db = migrated_db(dir);
   {
     auto ledger = fti::llm::make_sql_cost_ledger(*db);
@@ -120,7 +115,7 @@ TEST_CASE("sql cost ledger: a job's sum is exact while rows are written in the b
 }
 
 TEST_CASE("sql cache: a put is visible at once, before its batch is written", "[llm][cache]") {
-  fti::testing::TempDir dir;
+  fti::testing::TestDatabase dir;
   auto db = migrated_db(dir);
   fti::llm::SqlLlmCache cache(*db);
   REQUIRE(cache.put("k", answer("fresh"), 1000, 2000).ok());

@@ -71,6 +71,9 @@ class Connection {
   virtual Status rollback() = 0;
   // How many prepared statements this connection keeps cached (diagnostics and tests).
   virtual std::size_t cached_statement_count() const { return 0; }
+  // False once the session is lost (a PostgreSQL server restarted or cut the connection):
+  // the pool then closes it instead of handing it out again.
+  virtual bool usable() const { return true; }
 };
 
 // A pool of connections. acquire() blocks until one is free (bounded by a timeout).
@@ -111,11 +114,16 @@ class Database::Lease {
   bool broken_ = false;
 };
 
-// Opens a database from a URL: "sqlite:PATH" (creates the file) or, later, "postgres://...".
+// Opens a database from a URL: "sqlite:PATH" (creates the file) or "postgres://..." /
+// "postgresql://..." (a libpq connection URI, e.g. postgresql://user@host:5432/db).
 struct OpenOptions {
   int pool_size = 8;
   int busy_timeout_ms = 5000;  // also bounds how long acquire() waits for a free connection
+  int connect_timeout_ms = 10000;  // PostgreSQL: each new connection
 };
 Result<std::unique_ptr<Database>> open_database(std::string_view url, const OpenOptions& options);
+
+// The URL without its password (postgresql://user:***@host/db), for logs and messages.
+std::string redacted_url(const std::string& url);
 
 }  // namespace fti::db

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fti/core/clock.hpp"
@@ -16,6 +17,11 @@ class Database;
 }
 
 namespace fti::jobs {
+
+// The PostgreSQL channel a store notifies when jobs become claimable (enqueue, retry,
+// release), with the queue name as payload ("" for any): servers LISTEN on it to wake
+// their idle workers. SQLite sends nothing: its one process wakes its own.
+inline constexpr std::string_view kJobsReadyChannel = "fti_jobs_ready";
 
 struct ListPage {
   std::vector<Job> jobs;
