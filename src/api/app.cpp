@@ -19,31 +19,58 @@
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
 #include "fti/db/notifications.hpp"
+#include "fti/db/read_routing.hpp"
 #include "fti/http/server.hpp"
+#include "fti/jobs/blob_replication.hpp"
+#include "fti/jobs/blob_retention.hpp"
 #include "fti/jobs/event_bridge.hpp"
 #include "fti/jobs/event_bus.hpp"
 #include "fti/jobs/job_store.hpp"
+#include "fti/jobs/sharded_job_store.hpp"
 #include "fti/jobs/worker_pool.hpp"
 #include "fti/llm/cache.hpp"
 #include "fti/llm/cost.hpp"
 #include "fti/llm/router.hpp"
 #include "fti/ops/metrics.hpp"
 #include "fti/storage/blob_store.hpp"
+#include "fti/storage/cold_storage.hpp"
+#include "fti/storage/replication.hpp"
 
 namespace fti::api {
 namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<storage::BlobStore*> raw(const std::vector<std::unique_ptr<storage::BlobStore>>& stores) {
+  std::vector<storage::BlobStore*> out;
+  for (const auto& s : stores) out.push_back(s.get());
+  return out;
+}
+
+}  // namespace
 
 struct App::Impl {
   std::shared_ptr<const Config> config;
   SystemClock clock;
   ops::Metrics metrics;
-  std::unique_ptr<storage::BlobStore> blobs;
+  // Blob stores: the primary (storage.url), its replicas and the cold store, and the
+  // layers over them; `blobs` is the one everything else uses.
+  std::unique_ptr<storage::BlobStore> primary_blobs;
+  std::vector<std::unique_ptr<storage::BlobStore>> replica_blobs;
+  std::unique_ptr<storage::BlobStore> cold_blobs;
+  std::unique_ptr<storage::BlobStore> replicated_blobs;  // primary + replicas, when there are replicas
+  std::unique_ptr<storage::BlobStore> tiered_blobs;      // hot + cold, when there is a cold store
+  storage::BlobStore* hot_blobs = nullptr;                // where new blobs are written
+  storage::BlobStore* blobs = nullptr;
   std::unique_ptr<db::Database> database;
+  std::vector<std::unique_ptr<db::Database>> shard_databases;  // database.shards: jobs by tenant
+  std::unique_ptr<db::ReadRouting> reads;                      // database.replica_urls
   std::unique_ptr<jobs::JobStore> job_store;
   std::unique_ptr<llm::SqlLlmCache> llm_cache;
   std::unique_ptr<llm::CostLedger> llm_ledger;
   std::unique_ptr<llm::Router> llm_router;  // the one way to a model, for every job
-  std::unique_ptr<jobs::JobHandler> handler;
+  std::unique_ptr<jobs::JobHandler> cleanup_handler;
+  std::unique_ptr<jobs::JobHandler> handler;  // replicate jobs, then cleanup; null without replicas
   jobs::EventBus events;                               // job events for WebSockets
   std::unique_ptr<jobs::EventBusObserver> observer;   // publishes the workers' transitions
   std::unique_ptr<jobs::WorkerPool> workers;
@@ -51,7 +78,7 @@ struct App::Impl {
   // PostgreSQL only: events to and from other instances, and the session that hears them
   // (declared after what its callbacks use, so it is destroyed first).
   std::unique_ptr<jobs::EventBridge> bridge;
-  std::unique_ptr<db::NotificationListener> listener;
+  std::vector<std::unique_ptr<db::NotificationListener>> listeners;  // the main database, then each shard
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
   std::atomic<bool> draining{false};
@@ -71,7 +98,7 @@ struct App::Impl {
       return Error(errc::bad_config, fmt::format("server.data_dir: cannot create {}: {}",
                                                  config->server.data_dir, ec.message()));
     }
-    FTI_ASSIGN_OR_RETURN(blobs, storage::open_blob_store(config->storage_url()));
+    FTI_TRY(open_storage());
     db::OpenOptions db_options;
     db_options.pool_size = config->database.pool_size;
     db_options.busy_timeout_ms = config->database.busy_timeout_ms;
@@ -81,7 +108,69 @@ struct App::Impl {
     jobs::JobStoreOptions store_options;
     store_options.aging_ms = config->jobs.aging_ms;
     store_options.max_attempts = config->jobs.max_attempts;
-    job_store = jobs::make_sql_job_store(*database, store_options);
+    if (!config->database.shards.empty()) return open_shards(db_options, store_options);
+    FTI_TRY(open_replicas(db_options));
+    job_store = jobs::make_sql_job_store(*database, store_options, reads.get());
+    return {};
+  }
+
+  Status open_storage() {
+    FTI_ASSIGN_OR_RETURN(primary_blobs, storage::open_blob_store(config->storage_url()));
+    hot_blobs = primary_blobs.get();
+    if (!config->storage.replicas.empty()) {
+      std::vector<storage::BlobStore*> replicas;
+      for (const auto& url : config->storage.replicas) {
+        FTI_ASSIGN_OR_RETURN(auto replica, storage::open_blob_store(url));
+        replicas.push_back(replica.get());
+        replica_blobs.push_back(std::move(replica));
+      }
+      replicated_blobs = storage::make_replicated_blob_store(*primary_blobs, std::move(replicas),
+                                                             [this](const std::string& key) { replicate_later(key); });
+      hot_blobs = replicated_blobs.get();
+    }
+    blobs = hot_blobs;
+    if (!config->storage.cold_url.empty()) {
+      FTI_ASSIGN_OR_RETURN(cold_blobs, storage::open_blob_store(config->storage.cold_url));
+      tiered_blobs = storage::make_tiered_blob_store(*hot_blobs, *cold_blobs);
+      blobs = tiered_blobs.get();
+    }
+    return {};
+  }
+
+  // A committed blob change becomes a durable replicate job (retried until the replicas
+  // match). Should even that insert fail, the change is counted and logged: never silent.
+  void replicate_later(const std::string& key) {
+    auto queued = job_store->enqueue(jobs::replicate_job(key), clock.now_ms());
+    if (queued.ok()) return;
+    metrics.inc("fti_storage_replication_errors_total");
+    log::get("storage")->error("could not queue the replication of {}: {}", key, queued.error().message);
+  }
+
+  // Jobs live in the shards, each migrated like the main database (which keeps API keys
+  // and the LLM cache and ledger).
+  Status open_shards(const db::OpenOptions& db_options, const jobs::JobStoreOptions& store_options) {
+    std::vector<std::unique_ptr<jobs::JobStore>> stores;
+    for (const auto& url : config->database.shards) {
+      FTI_ASSIGN_OR_RETURN(auto shard, db::open_database(url, db_options));
+      FTI_TRY(db::migrate(*shard));
+      stores.push_back(jobs::make_sql_job_store(*shard, store_options));
+      shard_databases.push_back(std::move(shard));
+    }
+    job_store = jobs::make_sharded_job_store(std::move(stores));
+    log::get("db")->info("jobs sharded by tenant over {} databases", shard_databases.size());
+    return {};
+  }
+
+  // Replicas get the schema through replication: they are only opened, never migrated.
+  Status open_replicas(const db::OpenOptions& db_options) {
+    if (config->database.replica_urls.empty()) return {};
+    std::vector<std::unique_ptr<db::Database>> replicas;
+    for (const auto& url : config->database.replica_urls) {
+      FTI_ASSIGN_OR_RETURN(auto replica, db::open_database(url, db_options));
+      replicas.push_back(std::move(replica));
+    }
+    reads = std::make_unique<db::ReadRouting>(*database, std::move(replicas));
+    log::get("db")->info("status and list reads go to {} replica(s)", reads->replica_count());
     return {};
   }
 
@@ -105,7 +194,10 @@ struct App::Impl {
     options.llm = llm_router.get();
     options.llm_confidence_threshold = config->llm.confidence_threshold;
     options.llm_max_files = config->llm.max_files_per_job;
-    handler = cleanup::make_cleanup_handler(*blobs, options);
+    cleanup_handler = cleanup::make_cleanup_handler(*blobs, options);
+    handler = replica_blobs.empty()
+                  ? nullptr
+                  : jobs::make_replicating_handler(*cleanup_handler, *primary_blobs, raw(replica_blobs), clock, &metrics);
     jobs::WorkerPoolOptions pool;
     pool.threads = config->workers.min;
     pool.max_threads = config->workers.max;
@@ -116,7 +208,7 @@ struct App::Impl {
     node_id = "node-" + new_request_id().substr(0, 8);
     pool.node_id = node_id;
     observer = std::make_unique<jobs::EventBusObserver>(events, *job_store);
-    workers = std::make_unique<jobs::WorkerPool>(*job_store, *handler, clock,
+    workers = std::make_unique<jobs::WorkerPool>(*job_store, handler ? *handler : *cleanup_handler, clock,
                                                  // 20% jitter: failures of one burst retry apart.
                                                  jobs::RetryPolicy(config->jobs.backoff_base_ms, 15 * 60 * 1000, 0.2), pool,
                                                  observer.get());
@@ -127,20 +219,36 @@ struct App::Impl {
   Status connect_instances() {
     if (database->dialect() != db::Dialect::postgres) return {};
     bridge = std::make_unique<jobs::EventBridge>(events, *database, *job_store, node_id);
+    FTI_TRY(listen_on(config->database_url(), true));
+    // Jobs are enqueued (and announced) in their shard's database.
+    for (std::size_t i = 0; i < shard_databases.size(); ++i) {
+      if (shard_databases[i]->dialect() == db::Dialect::postgres) FTI_TRY(listen_on(config->database.shards[i], false));
+    }
+    log::get("app")->info("listening for other instances on PostgreSQL ({} and {})", jobs::kJobsReadyChannel,
+                          jobs::kJobEventsChannel);
+    return {};
+  }
+
+  Status listen_on(const std::string& url, bool with_events) {
     const std::string ready(jobs::kJobsReadyChannel);
-    FTI_ASSIGN_OR_RETURN(
-        listener, db::listen(
-                      config->database_url(), {ready, std::string(jobs::kJobEventsChannel)},
-                      [this, ready](const std::string& channel, const std::string& payload) {
-                        if (channel == ready) {
-                          workers->notify(payload);
-                        } else {
-                          bridge->on_notification(payload);
-                        }
-                      },
-                      // Jobs enqueued while the session was down told nobody: look now.
-                      [this] { workers->notify(); }));
-    log::get("app")->info("listening for other instances on PostgreSQL ({} and {})", ready, jobs::kJobEventsChannel);
+    const std::string cancel(jobs::kJobCancelChannel);
+    std::vector<std::string> channels = {ready, cancel};
+    if (with_events) channels.emplace_back(jobs::kJobEventsChannel);
+    FTI_ASSIGN_OR_RETURN(auto listener,
+                         db::listen(
+                             url, channels,
+                             [this, ready, cancel](const std::string& channel, const std::string& payload) {
+                               if (channel == ready) {
+                                 workers->notify(payload);
+                               } else if (channel == cancel) {
+                                 workers->cancel_local(payload);  // a job not running here: nothing happens
+                               } else {
+                                 bridge->on_notification(payload);
+                               }
+                             },
+                             // Jobs enqueued while the session was down told nobody: look now.
+                             [this] { workers->notify(); }));
+    listeners.push_back(std::move(listener));
     return {};
   }
 
@@ -155,7 +263,7 @@ struct App::Impl {
     ApiDeps deps;
     deps.config = config;
     deps.database = database.get();
-    deps.blobs = blobs.get();
+    deps.blobs = blobs;
     deps.jobs = job_store.get();
     deps.metrics = &metrics;
     deps.clock = &clock;
@@ -188,7 +296,7 @@ struct App::Impl {
         prune_expired_jobs();
         prune_llm_cache();
         if (clock.now_ms() >= next_sweep) {
-          sweep_orphan_uploads();
+          sweep_blobs();
           next_sweep = clock.now_ms() + kSweepEveryMs;
         }
         lock.lock();
@@ -233,22 +341,20 @@ struct App::Impl {
     }
   }
 
-  // An upload stored just before a crash, whose job was never inserted, belongs to no job:
-  // after an hour (well past any upload in progress) it is deleted.
+  // Uploads no job owns (a crash between storing and enqueueing) and uploads of jobs done
+  // long ago go; old results and reports move to the cold store (jobs/blob_retention.hpp).
   static constexpr TimeMs kSweepEveryMs = 3600 * 1000;
-  void sweep_orphan_uploads() {
-    auto uploads = blobs->list("uploads/");
-    if (!uploads.ok()) return;
-    const TimeMs cutoff = clock.now_ms() - 3600 * 1000;
-    int removed = 0;
-    for (const auto& blob : *uploads) {
-      if (blob.modified_ms > cutoff) continue;
-      const std::string id = blob.key.substr(std::string("uploads/").size());
-      auto job = job_store->get(id, std::nullopt);
-      if (job.ok() || job.error().code != errc::not_found) continue;
-      if (blobs->remove(blob.key).ok()) ++removed;
+  void sweep_blobs() {
+    constexpr TimeMs kHourMs = 3600 * 1000;
+    jobs::BlobRetentionOptions options;
+    options.upload_after_ms = config->storage.upload_retention_hours * kHourMs;
+    options.cold_after_ms = config->storage.cold_after_hours * kHourMs;
+    auto sweep = jobs::sweep_blobs(*job_store, *hot_blobs, cold_blobs.get(), options, clock.now_ms());
+    if (sweep.orphans_removed + sweep.uploads_removed + sweep.moved_to_cold + sweep.failures > 0) {
+      log::get("storage")->info("blob retention: {} orphan upload(s) and {} old upload(s) removed, {} moved to the "
+                                "cold store, {} to try again",
+                                sweep.orphans_removed, sweep.uploads_removed, sweep.moved_to_cold, sweep.failures);
     }
-    if (removed > 0) log::get("jobs")->info("removed {} upload(s) that belong to no job", removed);
   }
 
   // Runs once; a second caller waits until the first has finished draining.

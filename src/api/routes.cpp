@@ -59,11 +59,13 @@ http::Response handle_metrics(const ApiDeps& deps, http::Request&) {
   if (deps.jobs && deps.clock) {
     auto waiting = deps.jobs->waiting_by_queue(deps.clock->now_ms());
     if (waiting.ok()) {
-      for (auto queue : jobs::kJobTypes) {
+      auto publish = [&](std::string_view queue) {
         auto it = waiting->find(std::string(queue));
         deps.metrics->set("fti_jobs_queue_depth", {{"queue", std::string(queue)}},
                           static_cast<double>(it == waiting->end() ? 0 : it->second));
-      }
+      };
+      for (auto queue : jobs::kJobTypes) publish(queue);
+      for (auto queue : jobs::kInternalJobTypes) publish(queue);
     }
   }
   return http::Response::text(200, deps.metrics->render(), "text/plain; version=0.0.4; charset=utf-8");

@@ -159,6 +159,10 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(integer("database.busy_timeout_ms", &Config::database, &DatabaseConfig::busy_timeout_ms, 0, 600000));
     k.push_back(str("storage.url", &Config::storage, &StorageConfig::url));
     k.push_back(list("storage.replicas", &Config::storage, &StorageConfig::replicas));
+    k.push_back(str("storage.cold_url", &Config::storage, &StorageConfig::cold_url));
+    k.push_back(integer("storage.cold_after_hours", &Config::storage, &StorageConfig::cold_after_hours, 1, 24 * 3650));
+    k.push_back(integer("storage.upload_retention_hours", &Config::storage, &StorageConfig::upload_retention_hours, 1,
+                        24 * 3650));
     k.push_back(integer("jobs.max_attempts", &Config::jobs, &JobsConfig::max_attempts, 1, 100));
     k.push_back(integer("jobs.backoff_base_ms", &Config::jobs, &JobsConfig::backoff_base_ms, 0, 3600000));
     k.push_back(integer("jobs.lease_ms", &Config::jobs, &JobsConfig::lease_ms, 100, 3600000));
@@ -288,6 +292,34 @@ Status apply_environment(Config& config, const std::map<std::string, std::string
   return {};
 }
 
+bool is_postgres_url(const std::string& url) {
+  return url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
+}
+
+bool is_database_url(const std::string& url) { return url.rfind("sqlite:", 0) == 0 || is_postgres_url(url); }
+
+Status validate_replicas_and_shards(const DatabaseConfig& d, bool main_is_postgres) {
+  for (const auto& url : d.replica_urls) {
+    if (!is_postgres_url(url)) {
+      return Error(errc::bad_config, fmt::format("database.replica_urls: \"{}\" must be a postgres:// URL (a streaming "
+                                                 "replica of database.url)", url));
+    }
+  }
+  if (!d.replica_urls.empty() && !main_is_postgres) {
+    return Error(errc::bad_config, "database.replica_urls needs database.url to be PostgreSQL");
+  }
+  if (!d.replica_urls.empty() && !d.shards.empty()) {
+    return Error(errc::bad_config, "database.replica_urls and database.shards together are not supported yet: "
+                                   "use one or the other");
+  }
+  for (const auto& url : d.shards) {
+    if (!is_database_url(url)) {
+      return Error(errc::bad_config, fmt::format("database.shards: \"{}\" must start with sqlite: or postgres://", url));
+    }
+  }
+  return {};
+}
+
 Status validate(const Config& c) {
   FTI_TRY(parse_host_port(c.server.listen));
   if (c.workers.max < c.workers.min) {
@@ -295,12 +327,23 @@ Status validate(const Config& c) {
                                                c.workers.max, c.workers.min));
   }
   auto db = c.database_url();
-  if (db.rfind("sqlite:", 0) != 0 && db.rfind("postgres://", 0) != 0 && db.rfind("postgresql://", 0) != 0) {
+  if (!is_database_url(db)) {
     return Error(errc::bad_config, fmt::format("database.url: \"{}\" must start with sqlite: or postgres://", db));
   }
+  FTI_TRY(validate_replicas_and_shards(c.database, is_postgres_url(db)));
+  auto is_store_url = [](const std::string& url) { return url.rfind("file:", 0) == 0 || url.rfind("s3://", 0) == 0; };
   auto st = c.storage_url();
-  if (st.rfind("file:", 0) != 0 && st.rfind("s3://", 0) != 0) {
+  if (!is_store_url(st)) {
     return Error(errc::bad_config, fmt::format("storage.url: \"{}\" must start with file: or s3://", st));
+  }
+  for (const auto& url : c.storage.replicas) {
+    if (!is_store_url(url)) {
+      return Error(errc::bad_config, fmt::format("storage.replicas: \"{}\" must start with file: or s3://", url));
+    }
+  }
+  if (!c.storage.cold_url.empty() && !is_store_url(c.storage.cold_url)) {
+    return Error(errc::bad_config,
+                 fmt::format("storage.cold_url: \"{}\" must start with file: or s3://", c.storage.cold_url));
   }
   return {};
 }

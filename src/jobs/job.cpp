@@ -65,6 +65,11 @@ bool is_valid_job_type(std::string_view type) {
   return std::find(std::begin(kJobTypes), std::end(kJobTypes), type) != std::end(kJobTypes);
 }
 
+bool is_known_job_type(std::string_view type) {
+  return is_valid_job_type(type) ||
+         std::find(std::begin(kInternalJobTypes), std::end(kInternalJobTypes), type) != std::end(kInternalJobTypes);
+}
+
 std::string job_to_json(const Job& job) {
   json::Writer w;
   w.begin_object();

@@ -11,6 +11,7 @@
 #include "fti/core/log.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/notifications.hpp"
+#include "fti/db/read_routing.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/jobs/scheduler.hpp"
 
@@ -217,8 +218,9 @@ constexpr std::string_view kNextRunAt =
 
 class SqlJobStore final : public JobStore {
  public:
-  SqlJobStore(db::Database& database, JobStoreOptions options)
+  SqlJobStore(db::Database& database, JobStoreOptions options, db::ReadRouting* reads)
       : db_(database),
+        reads_(reads),
         options_(options),
         claim_any_sql_(claim_sql(database.dialect(), false)),
         claim_queue_sql_(claim_sql(database.dialect(), true)) {}
@@ -232,6 +234,7 @@ class SqlJobStore final : public JobStore {
       return tell_workers(c, in.type);
     });
     if (!written.ok()) inserted = written.error();
+    if (inserted.ok()) wrote(in.tenant);
     if (inserted.ok() || inserted.error().code != errc::conflict || !in.idempotency_key) return inserted;
     // The same (tenant, key) was submitted before: that job is the answer.
     Result<Job> existing = inserted.error();
@@ -259,7 +262,7 @@ class SqlJobStore final : public JobStore {
 
   Result<Job> get(const std::string& id, const std::optional<std::string>& tenant) override {
     Result<Job> found = job_not_found(id);
-    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+    FTI_TRY(read_for(tenant, [&](Connection& c) -> Status {
       found = find(c, id, tenant);
       return ok_status();
     }));
@@ -280,7 +283,7 @@ class SqlJobStore final : public JobStore {
     }
     params.push_back(int_value(limit + 1));
     ListPage page;
-    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+    FTI_TRY(read_for(tenant, [&](Connection& c) -> Status {
       FTI_ASSIGN_OR_RETURN(auto rows, c.query(sql, params));
       page.jobs = rows_to_jobs(rows);
       return ok_status();
@@ -421,8 +424,13 @@ class SqlJobStore final : public JobStore {
     Result<Job> outcome = job_not_found(id);
     FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
       outcome = cancel_in(c, id, tenant, now);
+      // The instance running it stops it at once instead of at its next heartbeat.
+      if (outcome.ok() && outcome->status == JobStatus::running) {
+        return db::notify(c, std::string(kJobCancelChannel), id);
+      }
       return ok_status();
     }));
+    if (outcome.ok() && tenant) wrote(*tenant);
     return outcome;
   }
 
@@ -433,6 +441,7 @@ class SqlJobStore final : public JobStore {
       outcome = retry_in(c, id, tenant, now, options_);
       return outcome.ok() ? tell_workers(c, outcome->type) : ok_status();
     }));
+    if (outcome.ok() && tenant) wrote(*tenant);
     return outcome;
   }
 
@@ -532,7 +541,7 @@ class SqlJobStore final : public JobStore {
   }
 
   static Status check_type(const std::string& type) {
-    if (is_valid_job_type(type)) return ok_status();
+    if (is_known_job_type(type)) return ok_status();
     return Error(errc::bad_request,
                  "job type \"" + type + "\" is not known; use cleanup, template, enterprise or priority");
   }
@@ -586,7 +595,18 @@ class SqlJobStore final : public JobStore {
     return db::notify(c, std::string(kJobsReadyChannel), queue);
   }
 
+  // A tenant's own reads may go to a replica (see db/read_routing.hpp); workers and
+  // admins (no tenant) always read the primary.
+  Status read_for(const std::optional<std::string>& tenant, const std::function<Status(Connection&)>& fn) {
+    if (reads_ && tenant) return reads_->read(*tenant, fn);
+    return db_.transact(TxMode::read, fn);
+  }
+  void wrote(const std::string& tenant) {
+    if (reads_) reads_->wrote(tenant);
+  }
+
   db::Database& db_;
+  db::ReadRouting* reads_;  // null: every read on db_
   const JobStoreOptions options_;
   std::atomic<TimeMs> next_reap_at_{0};
   const std::string claim_any_sql_;
@@ -595,8 +615,9 @@ class SqlJobStore final : public JobStore {
 
 }  // namespace
 
-std::unique_ptr<JobStore> make_sql_job_store(db::Database& database, JobStoreOptions options) {
-  return std::make_unique<SqlJobStore>(database, options);
+std::unique_ptr<JobStore> make_sql_job_store(db::Database& database, JobStoreOptions options,
+                                             db::ReadRouting* reads) {
+  return std::make_unique<SqlJobStore>(database, options, reads);
 }
 
 }  // namespace fti::jobs

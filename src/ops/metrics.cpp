@@ -283,6 +283,10 @@ void declare_standard_metrics(Metrics& m) {
   m.declare_counter("fti_llm_cost_usd_total", "Estimated LLM spend in US dollars, by provider.");
   m.declare_counter("fti_cache_requests_total", "Cache lookups by cache and result (hit, miss).");
   m.declare_gauge("fti_websocket_connections", "Open WebSocket connections.");
+  m.declare_gauge("fti_storage_replication_lag_seconds",
+                  "How long the last replicated blob change waited before every replica had it.");
+  m.declare_counter("fti_storage_replication_errors_total",
+                    "Blob changes whose replication job could not be queued (the replicas miss them).");
   m.declare_gauge("fti_surge_mode", "1 while the surge controller sheds or degrades work, else 0.");
 }
 

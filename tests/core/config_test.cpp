@@ -69,6 +69,12 @@ TEST_CASE("config errors name the key and stop start-up", "[core][config]") {
       {"", {{"FTI_NO_SUCH_KEY", "1"}}, "FTI_NO_SUCH_KEY"},
       {"[server]\nlisten = \"nowhere\"\n", {}, "server.listen"},
       {"[database]\nurl = \"mysql://x\"\n", {}, "database.url"},
+      // Replicas are PostgreSQL streaming replicas of a PostgreSQL primary; not with shards yet.
+      {"[database]\nreplica_urls = [\"postgresql://r/db\"]\n", {}, "database.replica_urls"},
+      {"[database]\nurl = \"postgresql://p/db\"\nreplica_urls = [\"sqlite:r.db\"]\n", {}, "database.replica_urls"},
+      {"[database]\nurl = \"postgresql://p/db\"\nreplica_urls = [\"postgresql://r/db\"]\nshards = [\"postgresql://s/db\"]\n",
+       {}, "database.shards"},
+      {"[database]\nshards = [\"redis://s\"]\n", {}, "database.shards"},
       {"[workers]\nmin = 4\nmax = 2\n", {}, "workers.max"},
       {"[server\n", {}, ".toml"},
   };

@@ -206,3 +206,26 @@ TEST_CASE("uploads that belong to no job are swept once they are an hour old", "
   CHECK(wait_until([&] { return !fs::exists(uploads / "01OLDORPHAN000000000000000"); }, std::chrono::seconds(10)));
   CHECK(fs::exists(uploads / "01NEWORPHAN000000000000000"));
 }
+
+TEST_CASE("with storage replicas, every blob of a job reaches the replica", "[e2e]") {
+  auto dir = make_temp_dir("replicas");
+  auto zip = make_messy_zip(dir);
+  const auto replica = dir / "replica";
+  Server server(dir / "data", {"FTI_STORAGE_REPLICAS=file:" + replica.string()});
+  auto created = server.upload_file(zip, "application/zip", "?filename=messy.zip");
+  REQUIRE(created.status == 201);
+  auto id = json_string(created.body, "id");
+  auto done = server.wait_for_job(id);
+  INFO(done << "\n" << server.log());
+  REQUIRE(json_string(done, "status") == "succeeded");
+  // Replication runs as its own jobs after each blob is stored: wait for the copies.
+  const auto primary = dir / "data/blobs";
+  for (const std::string& key : {"uploads/" + id, "results/" + id + ".zip", "reports/" + id + ".json"}) {
+    INFO(key);
+    CHECK(wait_until([&] { return fs::exists(replica / key) && read_file(replica / key) == read_file(primary / key); },
+                     std::chrono::seconds(30)));
+  }
+  auto metrics = server.request("GET", "/metrics").body;
+  CHECK_THAT(metrics, Catch::Contains("fti_storage_replication_lag_seconds "));
+  CHECK_THAT(metrics, Catch::Contains("fti_jobs_queue_depth{queue=\"replicate\"}"));
+}

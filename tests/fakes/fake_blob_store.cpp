@@ -21,8 +21,8 @@ class FakeWriter final : public storage::BlobWriter {
       return Error(errc::storage_error, "injected commit failure");
     }
     auto size = static_cast<std::int64_t>(data_.size());
-    store_.blobs_[key_] = std::move(data_);
-    return BlobInfo{key_, size, 0};
+    store_.blobs_[key_] = FakeBlobStore::Blob{std::move(data_), store_.now_ms};
+    return BlobInfo{key_, size, store_.now_ms};
   }
   void abort() override { data_.clear(); }
 
@@ -66,27 +66,30 @@ Result<std::unique_ptr<storage::BlobReader>> FakeBlobStore::open_reader(std::str
   if (down) return Error(errc::storage_error, "store is down");
   auto it = blobs_.find(std::string(key));
   if (it == blobs_.end()) return Error(errc::not_found, "no such blob");
-  return std::unique_ptr<storage::BlobReader>(new FakeReader(*this, it->second));
+  return std::unique_ptr<storage::BlobReader>(new FakeReader(*this, it->second.data));
 }
 
 Result<BlobInfo> FakeBlobStore::stat(std::string_view key) {
   std::lock_guard lock(mutex_);
+  if (down) return Error(errc::storage_error, "store is down");
   auto it = blobs_.find(std::string(key));
   if (it == blobs_.end()) return Error(errc::not_found, "no such blob");
-  return BlobInfo{it->first, static_cast<std::int64_t>(it->second.size()), 0};
+  return BlobInfo{it->first, static_cast<std::int64_t>(it->second.data.size()), it->second.modified_ms};
 }
 
 Status FakeBlobStore::remove(std::string_view key) {
   std::lock_guard lock(mutex_);
+  if (down) return Error(errc::storage_error, "store is down");
   blobs_.erase(std::string(key));
   return {};
 }
 
 Result<std::vector<BlobInfo>> FakeBlobStore::list(std::string_view prefix) {
   std::lock_guard lock(mutex_);
+  if (down) return Error(errc::storage_error, "store is down");
   std::vector<BlobInfo> out;
   for (const auto& [k, v] : blobs_) {
-    if (k.rfind(prefix, 0) == 0) out.push_back({k, static_cast<std::int64_t>(v.size()), 0});
+    if (k.rfind(prefix, 0) == 0) out.push_back({k, static_cast<std::int64_t>(v.data.size()), v.modified_ms});
   }
   return out;
 }
@@ -104,7 +107,7 @@ std::size_t FakeBlobStore::blob_count() const {
 std::string FakeBlobStore::contents(const std::string& key) const {
   std::lock_guard lock(mutex_);
   auto it = blobs_.find(key);
-  return it == blobs_.end() ? std::string() : it->second;
+  return it == blobs_.end() ? std::string() : it->second.data;
 }
 
 }  // namespace fti::fakes

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "fti/core/clock.hpp"
 #include "fti/storage/blob_store.hpp"
 
 namespace fti::fakes {
@@ -17,6 +18,7 @@ class FakeBlobStore final : public storage::BlobStore {
   int fail_commit_call = 0;
   int fail_read_call = 0;
   bool down = false;  // check() fails and every call answers storage_error
+  TimeMs now_ms = 0;   // the modification time a commit gives its blob (tests move it)
 
   Result<std::unique_ptr<storage::BlobWriter>> open_writer(std::string_view key) override;
   Result<std::unique_ptr<storage::BlobReader>> open_reader(std::string_view key) override;
@@ -34,7 +36,11 @@ class FakeBlobStore final : public storage::BlobStore {
   friend class FakeReader;
   bool should_fail(int& counter, int target);
   mutable std::mutex mutex_;
-  std::map<std::string, std::string> blobs_;
+  struct Blob {
+    std::string data;
+    TimeMs modified_ms = 0;
+  };
+  std::map<std::string, Blob> blobs_;
   int writes_ = 0, commits_ = 0, reads_ = 0;
 };
 

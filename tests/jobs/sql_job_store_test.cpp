@@ -413,3 +413,31 @@ TEST_CASE("job store: on PostgreSQL, jobs becoming claimable are announced to ot
   REQUIRE(wait_for_count(3));
   CHECK(heard[2] == "cleanup");
 }
+
+TEST_CASE("job store: on PostgreSQL, cancelling a running job tells the instance running it", "[jobs][postgres]") {
+  REQUIRE(fti::testing::testing_postgres());
+  JobStoreFixture f;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::string> heard;
+  auto listener = fti::db::listen(f.db.url(), {std::string(kJobCancelChannel)},
+                                  [&](const std::string&, const std::string& id) {
+                                    {
+                                      std::lock_guard lock(mutex);
+                                      heard.push_back(id);
+                                    }
+                                    cv.notify_all();
+                                  });
+  REQUIRE(listener.ok());
+  Job first = f.enqueue();
+  Job queued = f.enqueue();
+  Job claimed = f.claim_one();  // the older one
+  REQUIRE(claimed.id == first.id);
+  // Cancelling the queued one ends it at once; only the running one needs its instance told.
+  // Notifications arrive in commit order, so hearing the second means the first sent none.
+  REQUIRE(f.store->cancel(queued.id, std::nullopt, f.clock.now_ms()).ok());
+  REQUIRE(f.store->cancel(claimed.id, std::nullopt, f.clock.now_ms()).ok());
+  std::unique_lock lock(mutex);
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return !heard.empty(); }));
+  CHECK(heard == std::vector<std::string>{claimed.id});
+}

@@ -36,7 +36,10 @@ struct DatabaseConfig {
 
 struct StorageConfig {
   std::string url;  // empty: file:<data_dir>/blobs
-  std::vector<std::string> replicas;
+  std::vector<std::string> replicas;  // more stores, written asynchronously by replicate jobs
+  std::string cold_url;               // empty: no cold store
+  int cold_after_hours = 72;          // results and reports older than this move to cold_url
+  int upload_retention_hours = 24;    // a succeeded job's upload is deleted this long after
 };
 
 struct JobsConfig {

@@ -19,9 +19,12 @@ std::optional<JobStatus> parse_status(std::string_view s);
 std::optional<Priority> parse_priority(std::string_view s);
 bool is_terminal(JobStatus s);
 
-// Queue partitions by job type.
+// Queue partitions by job type: the types users submit...
 inline constexpr std::string_view kJobTypes[] = {"cleanup", "template", "enterprise", "priority"};
 bool is_valid_job_type(std::string_view type);
+// ... and the engine's own (blob replication), never accepted from users.
+inline constexpr std::string_view kInternalJobTypes[] = {"replicate"};
+bool is_known_job_type(std::string_view type);  // either kind
 
 struct JobInput {
   std::string filename;

@@ -14,6 +14,7 @@
 
 namespace fti::db {
 class Database;
+class ReadRouting;
 }
 
 namespace fti::jobs {
@@ -22,6 +23,9 @@ namespace fti::jobs {
 // release), with the queue name as payload ("" for any): servers LISTEN on it to wake
 // their idle workers. SQLite sends nothing: its one process wakes its own.
 inline constexpr std::string_view kJobsReadyChannel = "fti_jobs_ready";
+// ... and this one, with the job id as payload, when a running job is asked to cancel, so
+// the instance running it stops it at once rather than at its next heartbeat.
+inline constexpr std::string_view kJobCancelChannel = "fti_job_cancel";
 
 struct ListPage {
   std::vector<Job> jobs;
@@ -125,6 +129,9 @@ class JobStore {
   virtual Result<std::optional<TimeMs>> next_run_at() = 0;
 };
 
-std::unique_ptr<JobStore> make_sql_job_store(db::Database& database, JobStoreOptions options = {});
+// `reads`, when given, serves a tenant's get and list (from a replica when fresh enough);
+// everything else uses `database`, the primary.
+std::unique_ptr<JobStore> make_sql_job_store(db::Database& database, JobStoreOptions options = {},
+                                             db::ReadRouting* reads = nullptr);
 
 }  // namespace fti::jobs
