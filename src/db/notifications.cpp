@@ -96,6 +96,7 @@ class PgListener final : public NotificationListener {
         return e;
       }
     }
+    route_notices_to_log(conn);
     conn_ = conn;
     listening_ = true;
     return ok_status();

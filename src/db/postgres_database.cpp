@@ -271,13 +271,15 @@ Result<std::unique_ptr<Connection>> open_connection(const std::string& url, cons
                                             "the server is running)",
                                             redacted_url(url), why));
   }
-  PQsetNoticeProcessor(raw, log_notice, nullptr);
+  route_notices_to_log(raw);
   // Times are integer milliseconds in our columns; UTC keeps server-side now() readable.
   FTI_TRY(conn->execute_script("SET TIME ZONE 'UTC'"));
   return std::unique_ptr<Connection>(std::move(conn));
 }
 
 }  // namespace
+
+void route_notices_to_log(pg_conn* conn) { PQsetNoticeProcessor(conn, log_notice, nullptr); }
 
 std::string redacted_url(const std::string& url) {
   // postgresql://user:password@host -> postgresql://user:***@host

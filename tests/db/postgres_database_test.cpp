@@ -6,33 +6,17 @@
 #include <thread>
 #include <vector>
 
+#include "db/db_test_util.hpp"
 #include "fti/db/database.hpp"
 #include "support/test_database.hpp"
 
 using namespace fti;
 using namespace fti::db;
+using fti::testing::exec_ok;
+using fti::testing::open_or_fail;
+using fti::testing::query_ok;
 
 namespace {
-
-std::unique_ptr<Database> open_or_fail(const std::string& url, OpenOptions options = {}) {
-  auto db = open_database(url, options);
-  INFO((db.ok() ? std::string() : db.error().message));
-  REQUIRE(db.ok());
-  return std::move(db).value();
-}
-
-void exec_ok(Connection& c, std::string_view sql, const Params& params = {}) {
-  auto r = c.execute(sql, params);
-  INFO((r.ok() ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-}
-
-Rows query_ok(Connection& c, std::string_view sql, const Params& params = {}) {
-  auto r = c.query(sql, params);
-  INFO((r.ok() ? std::string() : r.error().message));
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
 
 // A fresh schema on the test server, whatever FTITEST_DB says.
 struct PgSchema {

@@ -381,63 +381,71 @@ TEST_CASE("job store: next_run_at tells idle workers when to look again", "[jobs
   CHECK(*lease_end == running.lease_until);
 }
 
+namespace {
+
+// What a listener heard on one channel, in order, with a wait for more.
+class Heard {
+ public:
+  Heard(const std::string& url, std::string_view channel) {
+    auto listener = fti::db::listen(url, {std::string(channel)}, [this](const std::string&, const std::string& payload) {
+      {
+        std::lock_guard lock(mutex_);
+        payloads_.push_back(payload);
+      }
+      cv_.notify_all();
+    });
+    REQUIRE(listener.ok());
+    listener_ = std::move(listener).value();
+  }
+  bool wait_for_count(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(20), [&] { return payloads_.size() >= n; });
+  }
+  std::vector<std::string> payloads() {
+    std::lock_guard lock(mutex_);
+    return payloads_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> payloads_;
+  std::unique_ptr<fti::db::NotificationListener> listener_;  // last: stopped first
+};
+
+}  // namespace
+
 TEST_CASE("job store: on PostgreSQL, jobs becoming claimable are announced to other instances", "[jobs][postgres]") {
   REQUIRE(fti::testing::testing_postgres());
   JobStoreFixture f;
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<std::string> heard;
-  auto listener = fti::db::listen(f.db.url(), {std::string(kJobsReadyChannel)},
-                                  [&](const std::string&, const std::string& queue) {
-                                    {
-                                      std::lock_guard lock(mutex);
-                                      heard.push_back(queue);
-                                    }
-                                    cv.notify_all();
-                                  });
-  REQUIRE(listener.ok());
-  auto wait_for_count = [&](std::size_t n) {
-    std::unique_lock lock(mutex);
-    return cv.wait_for(lock, std::chrono::seconds(20), [&] { return heard.size() >= n; });
-  };
+  Heard heard(f.db.url(), kJobsReadyChannel);
   Job job = f.enqueue();  // a submission
-  REQUIRE(wait_for_count(1));
-  CHECK(heard[0] == "cleanup");
+  REQUIRE(heard.wait_for_count(1));
+  CHECK(heard.payloads()[0] == "cleanup");
   Job claimed = f.claim_one();
   REQUIRE(*f.store->release(claimed.id, claimed.attempt, f.clock.now_ms()));  // a draining instance
-  REQUIRE(wait_for_count(2));
+  REQUIRE(heard.wait_for_count(2));
   claimed = f.claim_one();
   Failure fatal{{"bad_archive", "not an archive"}, false};
   REQUIRE(*f.store->fail(claimed.id, claimed.attempt, fatal, f.clock.now_ms(), 0));
   REQUIRE(f.store->retry(job.id, std::nullopt, f.clock.now_ms()).ok());  // a user's retry
-  REQUIRE(wait_for_count(3));
-  CHECK(heard[2] == "cleanup");
+  REQUIRE(heard.wait_for_count(3));
+  CHECK(heard.payloads()[2] == "cleanup");
 }
 
 TEST_CASE("job store: on PostgreSQL, cancelling a running job tells the instance running it", "[jobs][postgres]") {
   REQUIRE(fti::testing::testing_postgres());
   JobStoreFixture f;
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::vector<std::string> heard;
-  auto listener = fti::db::listen(f.db.url(), {std::string(kJobCancelChannel)},
-                                  [&](const std::string&, const std::string& id) {
-                                    {
-                                      std::lock_guard lock(mutex);
-                                      heard.push_back(id);
-                                    }
-                                    cv.notify_all();
-                                  });
-  REQUIRE(listener.ok());
+  Heard heard(f.db.url(), kJobCancelChannel);
   Job first = f.enqueue();
+  f.clock.advance(1);  // claims go oldest first
   Job queued = f.enqueue();
-  Job claimed = f.claim_one();  // the older one
+  Job claimed = f.claim_one();
   REQUIRE(claimed.id == first.id);
   // Cancelling the queued one ends it at once; only the running one needs its instance told.
   // Notifications arrive in commit order, so hearing the second means the first sent none.
   REQUIRE(f.store->cancel(queued.id, std::nullopt, f.clock.now_ms()).ok());
   REQUIRE(f.store->cancel(claimed.id, std::nullopt, f.clock.now_ms()).ok());
-  std::unique_lock lock(mutex);
-  REQUIRE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return !heard.empty(); }));
-  CHECK(heard == std::vector<std::string>{claimed.id});
+  REQUIRE(heard.wait_for_count(1));
+  CHECK(heard.payloads() == std::vector<std::string>{claimed.id});
 }
