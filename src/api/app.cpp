@@ -64,7 +64,11 @@ struct App::Impl {
       return Error(errc::bad_config, fmt::format("server.data_dir: cannot create {}: {}",
                                                  config->server.data_dir, ec.message()));
     }
-    FTI_ASSIGN_OR_RETURN(blobs, storage::open_blob_store(config->storage_url()));
+    // The one place that reads the AWS_* credentials, as the AWS CLI does.
+    storage::OpenBlobStoreOptions blob_options;
+    blob_options.s3_credentials = storage::s3_credentials_from_environment();
+    blob_options.clock = &clock;
+    FTI_ASSIGN_OR_RETURN(blobs, storage::open_blob_store(config->storage_url(), blob_options));
     db::OpenOptions db_options;
     db_options.pool_size = config->database.pool_size;
     db_options.busy_timeout_ms = config->database.busy_timeout_ms;
