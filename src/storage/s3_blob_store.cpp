@@ -402,6 +402,8 @@ Result<std::unique_ptr<BlobStore>> make_s3_blob_store(S3Options options) {
                              "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials), as for the AWS CLI",
                              options.location.bucket.empty() ? "an s3:// URL" : "s3://" + options.location.bucket));
   }
+  FTI_TRY(check_bucket(options.location.bucket));
+  if (!options.location.endpoint.empty()) FTI_TRY(parse_endpoint(options.location.endpoint));
   if (options.part_size < kMinPartSize || options.part_size > kMaxPartSize) {
     return Error(errc::bad_config, fmt::format("S3 part size {} is outside S3's 5 MiB to 5 GiB", options.part_size));
   }

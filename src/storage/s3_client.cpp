@@ -193,6 +193,10 @@ Error S3Client::error_for(const S3Call& call, long status, const std::string& co
     return Error(errc::storage_error, fmt::format("{}; bucket \"{}\" does not exist at {}: create it or fix storage.url",
                                                   where, bucket, base_url_));
   }
+  if (code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" || status == 301) {
+    return Error(errc::storage_error, fmt::format("{}; bucket \"{}\" is in another region: set region= in storage.url",
+                                                  where, bucket));
+  }
   if (code == "NoSuchUpload") {
     return Error(errc::storage_error, where + "; the multipart upload is gone (aborted or expired), write the blob again");
   }

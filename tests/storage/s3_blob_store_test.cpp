@@ -390,6 +390,17 @@ TEST_CASE("S3: a missing bucket fails the readiness check with what to do", "[st
   CHECK_THAT(st.error().message, Catch::Contains("bucket \"no-such-bucket\" does not exist"));
 }
 
+TEST_CASE("S3: a bucket in another region says to set region=", "[storage][s3]") {
+  FakeS3 s3;
+  s3.server.fail_next(S3Fault{.op = S3Op::list_objects, .status = 301, .code = "PermanentRedirect",
+                              .message = "The bucket you are attempting to access must be addressed using the specified endpoint."});
+  auto st = s3.store()->check();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().code == "storage_error");
+  CHECK_THAT(st.error().message, Catch::Contains("set region= in storage.url"));
+  CHECK(s3.sleeps.empty());
+}
+
 TEST_CASE("S3: invalid keys are refused before any request", "[storage][s3]") {
   FakeS3 s3;
   auto store = s3.store();
@@ -436,4 +447,12 @@ TEST_CASE("open_blob_store: s3:// needs credentials, handed in, never read from 
   REQUIRE(store.ok());
   CHECK((*store)->url() == "s3://fti-blobs?region=us-east-1&endpoint=http://127.0.0.1:1");
   CHECK(open_blob_store("gs://bucket").error().code == "bad_config");
+
+  S3Options direct;  // options built by hand get the same checks as a URL
+  direct.location = {"fti-blobs", "minio:9000", "us-east-1"};
+  direct.credentials = {"AKID", "SECRET", ""};
+  CHECK(make_s3_blob_store(direct).error().code == "bad_config");
+  direct.location.endpoint = "http://minio:9000";
+  direct.part_size = 1 << 20;
+  CHECK_THAT(make_s3_blob_store(direct).error().message, Catch::Contains("5 MiB"));
 }
