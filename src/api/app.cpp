@@ -115,12 +115,16 @@ struct App::Impl {
   }
 
   Status open_storage() {
-    FTI_ASSIGN_OR_RETURN(primary_blobs, storage::open_blob_store(config->storage_url()));
+    // The one place that reads the AWS_* credentials, as the AWS CLI does.
+    storage::OpenBlobStoreOptions blob_options;
+    blob_options.s3_credentials = storage::s3_credentials_from_environment();
+    blob_options.clock = &clock;
+    FTI_ASSIGN_OR_RETURN(primary_blobs, storage::open_blob_store(config->storage_url(), blob_options));
     hot_blobs = primary_blobs.get();
     if (!config->storage.replicas.empty()) {
       std::vector<storage::BlobStore*> replicas;
       for (const auto& url : config->storage.replicas) {
-        FTI_ASSIGN_OR_RETURN(auto replica, storage::open_blob_store(url));
+        FTI_ASSIGN_OR_RETURN(auto replica, storage::open_blob_store(url, blob_options));
         replicas.push_back(replica.get());
         replica_blobs.push_back(std::move(replica));
       }
@@ -130,7 +134,7 @@ struct App::Impl {
     }
     blobs = hot_blobs;
     if (!config->storage.cold_url.empty()) {
-      FTI_ASSIGN_OR_RETURN(cold_blobs, storage::open_blob_store(config->storage.cold_url));
+      FTI_ASSIGN_OR_RETURN(cold_blobs, storage::open_blob_store(config->storage.cold_url, blob_options));
       tiered_blobs = storage::make_tiered_blob_store(*hot_blobs, *cold_blobs);
       blobs = tiered_blobs.get();
     }

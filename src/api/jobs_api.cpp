@@ -1,6 +1,8 @@
 // Job routes: list, get, cancel, retry, and the result and report downloads.
 #include <charconv>
+#include <chrono>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -17,6 +19,8 @@ namespace {
 
 constexpr int kDefaultLimit = 20;
 constexpr int kMaxLimit = 100;
+// A redirect to the result is followed at once; the URL need not outlive a slow start.
+constexpr std::chrono::seconds kResultUrlTtl{15 * 60};
 
 // A blob streamed as a response body, chunk by chunk.
 class BlobBodySource final : public http::BodySource {
@@ -58,15 +62,34 @@ Result<jobs::Job> succeeded_job(const ApiDeps& deps, const http::Request& req, s
   return job;
 }
 
+// The job says succeeded, so a missing blob is our fault (pruned or lost), not the caller's.
+http::Response output_error(const Error& error) {
+  if (error.code == errc::not_found) {
+    return http::Response::problem(500, errc::storage_error, "the job's output is missing from storage");
+  }
+  return http::Response::from_error(error);
+}
+
+// A store that can presign (S3) serves the download itself: a redirect, and the bytes never
+// pass through this server. nullopt when the store cannot (a local folder).
+std::optional<http::Response> redirect_to_blob(const ApiDeps& deps, const std::string& key,
+                                               const storage::PresignRequest& presign) {
+  auto url = deps.blobs->presigned_get_url(key, presign);
+  if (!url.ok()) return http::Response::from_error(url.error());
+  if (!url->has_value()) return std::nullopt;
+  // Presigning asks nothing of S3, so check the blob is there: a lost output is our 500,
+  // not a 404 page from the bucket.
+  if (auto st = deps.blobs->stat(key); !st.ok()) return output_error(st.error());
+  http::Response res;
+  res.status = 307;
+  res.set_header("Location", std::move(**url));
+  res.set_header("Cache-Control", "no-store");  // the URL expires; never cache the redirect
+  return res;
+}
+
 http::Response stream_blob(const ApiDeps& deps, const std::string& key, std::string content_type) {
   auto reader = deps.blobs->open_reader(key);
-  if (!reader.ok()) {
-    // The job says succeeded, so a missing blob is our fault (pruned or lost), not the caller's.
-    if (reader.error().code == errc::not_found) {
-      return http::Response::problem(500, errc::storage_error, "the job's output is missing from storage");
-    }
-    return http::Response::from_error(reader.error());
-  }
+  if (!reader.ok()) return output_error(reader.error());
   http::Response res;
   res.status = 200;
   res.stream = std::make_unique<BlobBodySource>(std::move(reader).value());
@@ -151,10 +174,13 @@ http::Response handle_retry_job(const ApiDeps& deps, http::Request& req) {
 http::Response handle_job_result(const ApiDeps& deps, http::Request& req) {
   auto job = succeeded_job(deps, req, "result");
   if (!job.ok()) return http::Response::from_error(job.error());
-  auto res = stream_blob(deps, cleanup::result_key(job->id), "application/zip");
-  if (res.status == 200) {
-    res.set_header("Content-Disposition", content_disposition(download_name(*job)));
+  auto disposition = content_disposition(download_name(*job));
+  auto key = cleanup::result_key(job->id);
+  if (auto redirect = redirect_to_blob(deps, key, {kResultUrlTtl, "application/zip", disposition})) {
+    return std::move(*redirect);
   }
+  auto res = stream_blob(deps, key, "application/zip");
+  if (res.status == 200) res.set_header("Content-Disposition", std::move(disposition));
   return res;
 }
 

@@ -1,9 +1,11 @@
 #include "fti/storage/blob_store.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <fmt/format.h>
 
 #include "fti/storage/local_blob_store.hpp"
+#include "fti/storage/s3_blob_store.hpp"
 
 namespace fti::storage {
 namespace {
@@ -93,9 +95,25 @@ Result<std::string> get_bytes(BlobStore& store, std::string_view key, std::int64
   return out;
 }
 
-Result<std::unique_ptr<BlobStore>> open_blob_store(std::string_view url) {
+S3Credentials s3_credentials_from_environment() {
+  auto get = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value ? value : "");
+  };
+  return {get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"), get("AWS_SESSION_TOKEN")};
+}
+
+Result<std::unique_ptr<BlobStore>> open_blob_store(std::string_view url, const OpenBlobStoreOptions& options) {
   if (url.rfind("file:", 0) == 0) return make_local_blob_store(std::string(url.substr(5)));
-  return Error(errc::bad_config, fmt::format("storage.url: \"{}\" is not supported yet; use file:PATH", url));
+  if (url.rfind("s3://", 0) == 0) {
+    S3Options s3;
+    FTI_ASSIGN_OR_RETURN(s3.location, parse_s3_url(url));
+    s3.credentials = options.s3_credentials;
+    s3.clock = options.clock;
+    return make_s3_blob_store(std::move(s3));
+  }
+  return Error(errc::bad_config, fmt::format("storage.url: \"{}\" must be file:PATH or "
+                                             "s3://BUCKET?endpoint=...&region=...", url));
 }
 
 }  // namespace fti::storage

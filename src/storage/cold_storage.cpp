@@ -44,6 +44,14 @@ class TieredBlobStore final : public BlobStore {
     return out;
   }
 
+  // From the store that holds the blob: a URL into the hot store for a blob moved cold
+  // would fetch nothing.
+  Result<std::optional<std::string>> presigned_get_url(std::string_view key, const PresignRequest& request) override {
+    auto hot = hot_.stat(key);
+    if (hot.ok() || hot.error().code != errc::not_found) return hot_.presigned_get_url(key, request);
+    return cold_.presigned_get_url(key, request);
+  }
+
   Status check() override {
     FTI_TRY(hot_.check());
     return cold_.check();

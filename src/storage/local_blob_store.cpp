@@ -174,6 +174,12 @@ class LocalBlobStore final : public BlobStore {
     return out;
   }
 
+  // A local folder has no URL of its own: the API streams the file instead.
+  Result<std::optional<std::string>> presigned_get_url(std::string_view key, const PresignRequest&) override {
+    FTI_TRY(check_key(key));
+    return std::optional<std::string>();
+  }
+
   Status check() override {
     struct stat st{};
     if (::stat(temp_dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return io_error("stat", temp_dir_);

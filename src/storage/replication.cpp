@@ -74,6 +74,9 @@ class ReplicatedBlobStore final : public BlobStore {
   }
 
   Result<std::vector<BlobInfo>> list(std::string_view prefix) override { return primary_.list(prefix); }
+  Result<std::optional<std::string>> presigned_get_url(std::string_view key, const PresignRequest& request) override {
+    return primary_.presigned_get_url(key, request);
+  }
   Status check() override { return primary_.check(); }
   std::string url() const override { return primary_.url(); }
 

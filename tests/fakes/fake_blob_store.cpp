@@ -94,6 +94,11 @@ Result<std::vector<BlobInfo>> FakeBlobStore::list(std::string_view prefix) {
   return out;
 }
 
+Result<std::optional<std::string>> FakeBlobStore::presigned_get_url(std::string_view, const storage::PresignRequest&) {
+  if (down) return Error(errc::storage_error, "store is down");
+  return std::optional<std::string>();
+}
+
 Status FakeBlobStore::check() {
   if (down) return Error(errc::storage_error, "store is down");
   return {};

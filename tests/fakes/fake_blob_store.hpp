@@ -25,6 +25,8 @@ class FakeBlobStore final : public storage::BlobStore {
   Result<storage::BlobInfo> stat(std::string_view key) override;
   Status remove(std::string_view key) override;
   Result<std::vector<storage::BlobInfo>> list(std::string_view prefix) override;
+  // Bytes in memory have no URL: nullopt, as the local store answers.
+  Result<std::optional<std::string>> presigned_get_url(std::string_view key, const storage::PresignRequest& request) override;
   Status check() override;
   std::string url() const override { return "fake:"; }
 
