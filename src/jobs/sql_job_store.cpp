@@ -242,7 +242,7 @@ constexpr std::string_view kQueueDepth =
 constexpr std::string_view kNextRunAt =
     "SELECT MIN(t) FROM ("
     "SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('queued', 'retrying') "
-    "UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE status = 'running') AS due";
+    "UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE status = 'running' AND lease_until IS NOT NULL) AS due";
 
 class SqlJobStore final : public JobStore {
  public:
