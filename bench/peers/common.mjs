@@ -3,7 +3,8 @@
 // and the output. No imports beyond Node itself: each peer brings its own node_modules.
 import { performance } from 'node:perf_hooks';
 
-// spec: { name, usage, extra: { '--flag': ['key', 'number' | 'string', default] } }
+// spec: { name, usage, batch: default --batch,
+//         extra: { '--flag': ['key', 'number' | 'signed' | 'string', default] } }
 export function parseArgs(argv, spec) {
   const fail = (msg) => {
     if (msg) process.stderr.write(`${spec.name}: ${msg}\n`);
@@ -14,7 +15,7 @@ export function parseArgs(argv, spec) {
     url: process.env.PG_URL,
     jobs: 100000,
     workers: 16,
-    batch: 1000,
+    batch: spec.batch ?? 1000,
     latencySamples: 500,
     enqueueOnly: false,
     workOnly: false,
@@ -22,9 +23,9 @@ export function parseArgs(argv, spec) {
   };
   const extra = spec.extra ?? {};
   for (const [, [key, , value]] of Object.entries(extra)) o[key] = value;
-  const num = (flag, v) => {
+  const num = (flag, v, signed = false) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) fail(`${flag} needs a whole number, got ${v}`);
+    if (!Number.isInteger(n) || (n < 0 && !signed)) fail(`${flag} needs a whole number, got ${v}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -43,7 +44,7 @@ export function parseArgs(argv, spec) {
       default: {
         const e = extra[a];
         if (!e) fail(`unknown argument ${a}`);
-        o[e[0]] = e[1] === 'number' ? num(a, next()) : next();
+        o[e[0]] = e[1] === 'string' ? next() : num(a, next(), e[1] === 'signed');
       }
     }
   }

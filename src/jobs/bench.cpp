@@ -228,11 +228,14 @@ std::string BenchResult::to_json() const {
 }
 
 std::string BenchResult::to_text() const {
+  auto shown = [](const std::optional<double>& v, int decimals) {
+    return v ? fmt::format("{:>10.{}f}", *v, decimals) : fmt::format("{:>10}", "-");
+  };
   return fmt::format(
-      "jobs {}  workers {}\nenqueue      {:>10.0f} jobs/s\nprocess      {:>10.0f} jobs/s\nend to end   {:>10.0f} jobs/s\n"
-      "pickup p50   {:>10.3f} ms\npickup p99   {:>10.3f} ms\nsucceeded    {:>10}\nexecutions   {:>10}",
-      jobs, workers, enqueue_per_sec, process_per_sec, end_to_end_per_sec, pickup_p50_ms, pickup_p99_ms, succeeded,
-      executions);
+      "jobs {}  workers {}\nenqueue      {} jobs/s\nprocess      {} jobs/s\nend to end   {} jobs/s\n"
+      "pickup p50   {} ms\npickup p99   {} ms\nsucceeded    {:>10}\nexecutions   {:>10}",
+      jobs, workers, shown(enqueue_per_sec, 0), shown(process_per_sec, 0), shown(end_to_end_per_sec, 0),
+      shown(pickup_p50_ms, 3), shown(pickup_p99_ms, 3), succeeded, executions);
 }
 
 }  // namespace fti::jobs

@@ -1,7 +1,7 @@
 // pg-boss peer of `finishthisidea bench jobs`: same phases, same JSON keys.
 //
 //   node bench.mjs --url postgresql://... --jobs N --workers W [--enqueue-only|--work-only]
-//                  [--batch 1000] [--fetch-batch 100] [--poll-seconds 0.5]
+//                  [--batch 5000] [--fetch-batch 100] [--poll-seconds 0.5]
 //                  [--latency-samples 500] [--queue NAME] [--json]
 //
 // 1. enqueue: the queue is dropped and created again, then N no-op jobs are added with
@@ -35,6 +35,7 @@ const o = parseArgs(process.argv.slice(2), {
   usage:
     'node bench.mjs --url URL --jobs N --workers W [--enqueue-only|--work-only] [--batch B] ' +
     '[--fetch-batch F] [--poll-seconds S] [--latency-samples S] [--queue NAME] [--json]',
+  batch: 5000, // as ours: `bench jobs` enqueues in batches of 5,000
   extra: {
     '--fetch-batch': ['fetchBatch', 'number', 100],
     '--poll-seconds': ['pollSeconds', 'string', '0.5'],
