@@ -94,6 +94,17 @@ CREATE INDEX llm_costs_job_idx ON llm_costs (job_id);
 CREATE INDEX llm_costs_at_idx ON llm_costs (at);
 )sql";
 
+// The lease index keyed by lease presence instead of by status: statements guarded by
+// `status = 'running'` (completion, failure, heartbeat, progress) no longer match its
+// predicate, so PostgreSQL looks them up by primary key. With the old predicate, statistics
+// taken while few jobs ran made it scan every running job's entry for each of them (a
+// batch of 512 outcomes among 2,048 running jobs took 600 ms instead of 15). The reaper's
+// `lease_until < $1` still implies the predicate. lease_until is set only while running.
+constexpr const char* kLeaseIndex = R"sql(
+DROP INDEX jobs_lease_idx;
+CREATE INDEX jobs_lease_idx ON jobs (lease_until) WHERE lease_until IS NOT NULL;
+)sql";
+
 constexpr const char* kCreateMigrationsTable = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version    INTEGER PRIMARY KEY,
@@ -142,6 +153,7 @@ const std::vector<Migration>& all_migrations() {
       {1, "jobs and api_keys", kCreateJobs, ""},
       {2, "engine: partitions, aging, idempotency", kEngine, ""},
       {3, "llm cache and cost ledger", kLlm, ""},
+      {4, "lease index by lease presence", kLeaseIndex, ""},
   };
   return migrations;
 }

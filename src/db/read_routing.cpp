@@ -13,7 +13,9 @@ void ReadRouting::wrote(const std::string& client) {
   if (replicas_.empty()) return;
   auto conn = primary_.acquire();
   if (!conn.ok()) return;
-  auto rows = (*conn)->query("SELECT pg_current_wal_lsn()::text");
+  // The insert position, not pg_current_wal_lsn(): with asynchronous commit the written
+  // position may not have reached the commit yet, and a replica "past" it would lack it.
+  auto rows = (*conn)->query("SELECT pg_current_wal_insert_lsn()::text");
   std::lock_guard lock(mutex_);
   if (!rows.ok() || rows->empty()) {
     // Position unknown: the client reads from the primary until a later write succeeds.

@@ -117,3 +117,41 @@ TEST_CASE("migrations: instances starting together apply each migration once", "
   REQUIRE(db.ok());
   CHECK(applied_versions(**db) == static_cast<std::int64_t>(all_migrations().size()));
 }
+
+TEST_CASE("migrations: on PostgreSQL a guarded job update goes by primary key, whatever the statistics say",
+          "[db][postgres]") {
+  testing::TestDatabase dir;
+  auto db = open_database(dir.url(), {});
+  REQUIRE(db.ok());
+  REQUIRE(migrate(**db).ok());
+  auto conn = (*db)->acquire();
+  REQUIRE(conn.ok());
+  // Statistics taken while no job runs, then many running jobs: the state in which a lease
+  // index keyed by status made every guarded update scan all running jobs.
+  REQUIRE((*conn)->execute_script(
+                     "INSERT INTO jobs (id, tenant, type, priority, status, created_at, run_at, finished_at) "
+                     "SELECT 'h' || g, 't', 'cleanup', 1, 'succeeded', 1, 1, 1 FROM generate_series(1, 5000) g; "
+                     "ANALYZE jobs; "
+                     "UPDATE jobs SET status = 'running', attempt = 1, lease_until = 10 WHERE id LIKE 'h1%'; "
+                     "SET plan_cache_mode = force_generic_plan")
+              .ok());
+  auto plan = (*conn)->query(
+      "EXPLAIN UPDATE jobs SET status = 'succeeded', lease_until = NULL WHERE id = $1 AND attempt = $2 "
+      "AND status = 'running'",
+      {Value(std::string("h1")), Value(std::int64_t{1})});
+  REQUIRE(plan.ok());
+  std::string text;
+  for (const auto& row : *plan) text += row.get_text(0) + "\n";
+  INFO(text);
+  CHECK(text.find("jobs_pkey") != std::string::npos);
+  CHECK(text.find("jobs_lease_idx") == std::string::npos);
+  // The reaper still finds expired leases through the lease index.
+  auto reap = (*conn)->query("EXPLAIN UPDATE jobs SET status = 'retrying' WHERE status = 'running' AND lease_until < $1",
+                             {Value(std::int64_t{5})});
+  REQUIRE(reap.ok());
+  std::string reap_text;
+  for (const auto& row : *reap) reap_text += row.get_text(0) + "\n";
+  INFO(reap_text);
+  CHECK(reap_text.find("jobs_lease_idx") != std::string::npos);
+  REQUIRE((*conn)->execute_script("RESET plan_cache_mode").ok());
+}

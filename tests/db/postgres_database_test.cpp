@@ -8,6 +8,7 @@
 
 #include "db/db_test_util.hpp"
 #include "fti/db/database.hpp"
+#include "fti/db/pg_array.hpp"
 #include "support/test_database.hpp"
 
 using namespace fti;
@@ -220,4 +221,26 @@ TEST_CASE("postgres: SKIP LOCKED lets concurrent claimers take disjoint rows", "
   auto conn = s.db->acquire();
   REQUIRE(conn.ok());
   CHECK(query_ok(**conn, "SELECT COUNT(*) FROM q WHERE owner IS NULL").front().get_int(0) == 0);
+}
+
+TEST_CASE("postgres: array literals carry any text, numbers and NULL through unnest", "[db][postgres]") {
+  PgSchema s;
+  auto conn = s.db->acquire();
+  REQUIRE(conn.ok());
+  const std::vector<Value> texts = {Value(std::string("plain")), Value(std::string("a \"quoted\" word")),
+                                    Value(std::string("back\\slash\\")), Value(std::string("{braces},commas")),
+                                    Value(std::string("NULL")), Value(std::string("")), Value(std::string("  spaced  ")),
+                                    Value(std::string("héllo\nnew line")), null_value()};
+  const std::vector<Value> numbers = {Value(std::int64_t{1} << 40), Value(std::int64_t{-7}), null_value(),
+                                      Value(std::int64_t{0}), Value(std::int64_t{3}), Value(std::int64_t{4}),
+                                      Value(std::int64_t{5}), Value(std::int64_t{6}), Value(std::int64_t{7})};
+  auto rows = query_ok(**conn, "SELECT t, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(t, n, k) ORDER BY k",
+                       {Value(pg_array(texts)), Value(pg_array(numbers))});
+  REQUIRE(rows.size() == texts.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    INFO("element " << i);
+    CHECK(rows[i].at(0) == texts[i]);
+    CHECK(rows[i].at(1) == numbers[i]);
+  }
+  CHECK(query_ok(**conn, "SELECT cardinality($1::text[])", {Value(pg_array({}))}).front().get_int(0) == 0);
 }

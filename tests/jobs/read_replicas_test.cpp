@@ -87,7 +87,9 @@ TEST_CASE("read replicas: a tenant's reads go to the replica, except what it jus
   REQUIRE(created.ok());
 
   // Alice just wrote: her reads see it though the replica has not replayed it.
-  CHECK(store->get(created->id, std::string("alice")).ok());
+  auto alices = store->get(created->id, std::string("alice"));
+  INFO((alices.ok() ? std::string() : alices.error().message));
+  CHECK(alices.ok());
   CHECK(store->list("alice", 10, std::nullopt)->jobs.size() == 1);
   // Bob wrote nothing: his reads go to the replica, which has not got Alice's job yet.
   // (Reading Alice's job as Bob is not_found anyway; his own list shows the replica's view.)

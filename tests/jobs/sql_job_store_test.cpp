@@ -319,6 +319,116 @@ TEST_CASE("job store: release gives a job back without using up an attempt", "[j
   CHECK(again.max_attempts == running.max_attempts + 1);
 }
 
+TEST_CASE("job store: a bulk enqueue stores every job with its own fields", "[jobs]") {
+  JobStoreFixture f;
+  std::vector<NewJob> batch;
+  for (int i = 0; i < 3; ++i) {
+    NewJob job;
+    job.tenant = i == 0 ? "acme" : "o'brien \"ltd\", {eu}";
+    job.type = i == 2 ? "template" : "cleanup";
+    job.priority = i == 1 ? Priority::low : Priority::high;
+    job.profile = i == 2 ? "google" : "";
+    job.max_attempts = 2 + i;
+    job.input = {i == 1 ? "NULL" : "back\\slash, \"and\" quotes.zip", 100 + i, "sha" + std::to_string(i),
+                 "uploads/" + std::to_string(i)};
+    job.id = "bulk-" + std::to_string(i);
+    if (i == 1) job.idempotency_key = "key-1";
+    if (i == 2) job.run_at = f.clock.now_ms() + 5000;
+    batch.push_back(job);
+  }
+  auto inserted = f.store->enqueue_many(batch, f.clock.now_ms());
+  INFO((inserted.ok() ? std::string() : inserted.error().message));
+  REQUIRE(inserted.ok());
+  CHECK(*inserted == 3);
+  auto none = f.store->enqueue_many({}, f.clock.now_ms());
+  REQUIRE(none.ok());
+  CHECK(*none == 0);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    INFO("job " << i);
+    const Job stored = f.get(*batch[i].id);
+    CHECK(stored.tenant == batch[i].tenant);
+    CHECK(stored.type == batch[i].type);
+    CHECK(stored.priority == batch[i].priority);
+    CHECK(stored.profile == batch[i].profile);
+    CHECK(stored.status == JobStatus::queued);
+    CHECK(stored.attempt == 0);
+    CHECK(stored.max_attempts == batch[i].max_attempts);
+    CHECK(stored.created_at == f.clock.now_ms());
+    CHECK(stored.run_at == batch[i].run_at.value_or(f.clock.now_ms()));
+    CHECK(stored.input.filename == batch[i].input.filename);
+    CHECK(stored.input.bytes == batch[i].input.bytes);
+    CHECK(stored.input.sha256 == batch[i].input.sha256);
+    CHECK(stored.input.key == batch[i].input.key);
+  }
+  // The key is stored: the same key again answers with the first job.
+  NewJob again = batch[1];
+  again.id.reset();
+  auto repeat = f.store->enqueue(again, f.clock.now_ms());
+  REQUIRE(repeat.ok());
+  CHECK(repeat->id == "bulk-1");
+  // Claim order follows priority and run_at as for single enqueues: the delayed one waits.
+  auto claimed = f.store->claim("w1", 10, f.clock.now_ms(), 30000);
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->size() == 2);
+  CHECK((*claimed)[0].id == "bulk-0");
+  CHECK((*claimed)[1].id == "bulk-1");
+}
+
+TEST_CASE("job store: recorded outcomes apply to current attempts only, in one batch", "[jobs]") {
+  JobStoreFixture f;
+  for (int i = 0; i < 5; ++i) f.enqueue();
+  auto claimed = f.store->claim("w1", 5, f.clock.now_ms(), 1000);
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->size() == 5);
+  const auto& jobs = *claimed;
+  // The last job's lease runs out and another worker takes it: its first attempt is stale.
+  f.clock.advance(1001);
+  auto reclaimed = f.store->claim("w2", 5, f.clock.now_ms(), 30000);
+  REQUIRE(reclaimed.ok());
+  REQUIRE(reclaimed->size() == 5);  // every lease ran out: all were claimed again (attempt 2)
+  f.clock.advance(10);
+
+  std::vector<Outcome> outcomes;
+  auto add = [&](const Job& job, int attempt, Outcome::Kind kind) -> Outcome& {
+    Outcome o;
+    o.id = job.id;
+    o.attempt = attempt;
+    o.kind = kind;
+    outcomes.push_back(o);
+    return outcomes.back();
+  };
+  add(jobs[0], 2, Outcome::Kind::succeeded).result_json = R"({"files_in":1,"note":"a \"quoted\" {x}"})";
+  Outcome& with_usage = add(jobs[1], 2, Outcome::Kind::succeeded);
+  with_usage.result_json = "{}";
+  with_usage.peak_rss_bytes = 123456789;
+  with_usage.cpu_ms = 42;
+  add(jobs[2], 1, Outcome::Kind::succeeded).result_json = "{}";  // stale attempt
+  Outcome& failed = add(jobs[3], 2, Outcome::Kind::failed);
+  failed.failure = {{"bad_archive", "not an archive"}, false};
+  failed.retry_at = f.clock.now_ms();
+  add(jobs[4], 2, Outcome::Kind::succeeded).result_json = "{}";
+
+  auto applied = f.store->record_outcomes(outcomes, f.clock.now_ms());
+  INFO((applied.ok() ? std::string() : applied.error().message));
+  REQUIRE(applied.ok());
+  CHECK(*applied == std::vector<bool>{true, true, false, true, true});
+
+  const Job first = f.get(jobs[0].id);
+  CHECK(first.status == JobStatus::succeeded);
+  CHECK(first.progress == 100);
+  CHECK(first.result_json == outcomes[0].result_json);
+  CHECK(first.finished_at == f.clock.now_ms());
+  CHECK_FALSE(first.lease_until.has_value());
+  CHECK_FALSE(first.peak_rss_bytes.has_value());
+  const Job second = f.get(jobs[1].id);
+  CHECK(second.status == JobStatus::succeeded);
+  CHECK(second.peak_rss_bytes == 123456789);
+  CHECK(second.cpu_ms == 42);
+  CHECK(f.get(jobs[2].id).status == JobStatus::running);  // the current attempt is untouched
+  CHECK(f.get(jobs[3].id).status == JobStatus::failed);
+  CHECK(f.get(jobs[4].id).status == JobStatus::succeeded);
+}
+
 TEST_CASE("job store: a tenant never sees another tenant's jobs", "[jobs]") {
   JobStoreFixture f;
   const Job mine = f.enqueue("acme");

@@ -1,6 +1,7 @@
 #pragma once
 // `finishthisidea bench jobs`: the engine measured with no-op jobs (ARCHITECTURE.md section 4).
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "fti/core/clock.hpp"
@@ -25,11 +26,13 @@ struct BenchOptions {
 struct BenchResult {
   std::int64_t jobs = 0;
   int workers = 0;
-  double enqueue_per_sec = 0;
-  double process_per_sec = 0;
-  double end_to_end_per_sec = 0;
-  double pickup_p50_ms = 0;
-  double pickup_p99_ms = 0;
+  // Empty when the mode does not measure it (--enqueue-only, --work-only, no latency
+  // samples): null in the JSON, as the peers print it.
+  std::optional<double> enqueue_per_sec;
+  std::optional<double> process_per_sec;
+  std::optional<double> end_to_end_per_sec;
+  std::optional<double> pickup_p50_ms;
+  std::optional<double> pickup_p99_ms;
   std::int64_t succeeded = 0;   // jobs of the run in state succeeded at the end
   std::uint64_t executions = 0; // handler runs in this process
   std::string to_json() const;
