@@ -360,6 +360,25 @@ struct Load {
   std::vector<std::string> failed_reads;        // under mutex: the first few
 };
 
+// One request id from the client, through nginx and the instance, back to the client; nginx
+// makes one when the client sent none.
+void check_request_ids(Cluster& cluster) {
+  fti::HttpRequest req;
+  req.url = cluster.nginx->url("/api/v1/jobs");
+  req.headers = {{"X-Request-Id", "scale-probe-1"}};
+  auto given = fti::HttpClient().send(req);
+  REQUIRE(given.ok());
+  CHECK(given->status == 200);  // open mode: nginx forwarded it for 127.0.0.1
+  CHECK(given->header("x-request-id") == "scale-probe-1");
+  // nginx logs a request once it is done, which may be just after the client has the answer.
+  CHECK(wait_until([&] { return cluster.nginx->access_log().find("rid=scale-probe-1 ") != std::string::npos; },
+                   std::chrono::seconds(5)));
+  req.headers.clear();
+  auto made = fti::HttpClient().send(req);
+  REQUIRE(made.ok());
+  CHECK(made->header("x-request-id").size() == 32);  // nginx's $request_id
+}
+
 // A job that another instance runs reaches a WebSocket through nginx, progress and end. The
 // job waits 2 s (delay_seconds) so that WebSockets on at least two instances are open before
 // any instance can claim it: whichever runs it, one of them is elsewhere.
@@ -431,7 +450,7 @@ void check_reads_move_on(Cluster& cluster, const std::string& job_id) {
     REQUIRE(r.ok());
     CHECK(r->status == 200);
   }
-  CHECK(failovers(cluster.nginx->access_log(), "GET") > before);
+  CHECK(wait_until([&] { return failovers(cluster.nginx->access_log(), "GET") > before; }, std::chrono::seconds(5)));
 }
 
 std::string in_flight_key(int i) { return "scale-inflight-" + std::to_string(i); }
@@ -491,6 +510,7 @@ TEST_CASE("three instances behind nginx: 200 jobs through a SIGKILL, every read 
   auto zip = make_messy_zip(dir.path());
   Cluster cluster(dir.path(), db.url(), nginx_binary);
 
+  check_request_ids(cluster);
   check_events_cross_instances(cluster, zip);
 
   // One upload in flight on each instance when one of them dies: least_conn gives each a
