@@ -284,6 +284,7 @@ struct App::Impl {
     options.blocking_threads = config->server.blocking_threads;
     options.max_upload_bytes = config->server.max_upload_bytes;
     options.io_timeout_seconds = config->server.request_timeout_seconds;
+    options.node_id = node_id;
     server = std::make_unique<http::HttpServer>(options, router, metrics);
     server->use(make_auth_middleware(deps));
     FTI_ASSIGN_OR_RETURN(port, server->listen());

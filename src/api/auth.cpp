@@ -1,7 +1,10 @@
-// Authentication middleware: "open" gives everyone the anonymous tenant (loopback only, the
-// App enforces that); "api_key" looks the bearer key's SHA-256 up in api_keys.
+// Authentication middleware: "open" gives everyone the anonymous tenant (loopback only: the
+// App refuses another listen address, and requests a proxy forwarded from elsewhere are
+// refused here); "api_key" looks the bearer key's SHA-256 up in api_keys.
 #include <cctype>
+#include <string_view>
 
+#include "fti/core/config.hpp"
 #include "fti/core/ids.hpp"
 #include "fti/db/database.hpp"
 #include "handlers.hpp"
@@ -29,6 +32,26 @@ std::string bearer_token(const std::string& authorization) {
   return token;
 }
 
+std::string trimmed(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// The first address in X-Forwarded-For that is not loopback (anything unreadable counts as
+// not loopback), or "" when there is none. A proxy in front, as config/nginx.conf sets it up,
+// appends the address it took the request from, so a client cannot hide it.
+std::string remote_forwarded_for(std::string_view list) {
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    std::string address = trimmed(list.substr(0, comma));
+    if (!address.empty() && !is_loopback_host(address)) return address;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return {};
+}
+
 struct KeyOwner {
   std::string tenant;
   bool is_admin = false;
@@ -51,6 +74,13 @@ http::Middleware make_auth_middleware(const ApiDeps& deps) {
   db::Database* database = deps.database;
   return [open, database](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
     if (open) {
+      // "open" is for one person on their own machine. Behind a proxy that takes requests
+      // from the network, anyone would be an anonymous admin: those requests are refused.
+      const std::string from = remote_forwarded_for(req.header("x-forwarded-for"));
+      if (!from.empty() && !route.options.public_route) {
+        return unauthorized("auth.mode \"open\" serves this machine only, and this request was forwarded for " + from +
+                            "; set auth.mode = \"api_key\" on instances behind a proxy");
+      }
       req.tenant = "anonymous";
       req.is_admin = true;
       return std::nullopt;

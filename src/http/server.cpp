@@ -57,6 +57,9 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kMaxQueuedMessages = 1024;
 // What a client may send us over a WebSocket (we ignore it; the bound keeps memory in check).
 constexpr std::uint64_t kMaxClientMessageBytes = 64 * 1024;
+// Which instance answered (ServerOptions::node_id).
+constexpr char kNodeHeader[] = "X-FTI-Node";
+
 // RFC 6455 limits a close frame's reason to 123 bytes.
 constexpr std::size_t kMaxCloseReasonBytes = 123;
 
@@ -365,8 +368,10 @@ class WebSocketSession : public Connection, public std::enable_shared_from_this<
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.handshake_timeout = core_.timeout();  // opening and closing handshakes
     ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(bhttp::field::server, "finishthisidea"); }));
+    ws_.set_option(websocket::stream_base::decorator([node = core_.options.node_id](websocket::response_type& res) {
+      res.set(bhttp::field::server, "finishthisidea");
+      if (!node.empty()) res.set(kNodeHeader, node);
+    }));
     ws_.read_message_max(kMaxClientMessageBytes);
     ws_.async_accept(upgrade_, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
   }
@@ -828,6 +833,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     if (!has_type) msg.set(bhttp::field::content_type, std::string(default_type));
     msg.set("X-Request-Id", exchange_->request.request_id);
     msg.set(bhttp::field::server, "finishthisidea");
+    if (!core_.options.node_id.empty()) msg.set(kNodeHeader, core_.options.node_id);
   }
 
   void send_response(Response res) {

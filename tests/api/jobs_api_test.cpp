@@ -449,6 +449,31 @@ TEST_CASE("the auth middleware", "[api][auth]") {
     CHECK(req.is_admin);
   }
 
+  SECTION("open mode behind a proxy: requests forwarded from another machine are refused") {
+    auto auth = api::make_auth_middleware(api.deps);
+    for (std::string local : {"127.0.0.1", "::1", "127.0.0.1, 127.0.0.2", " localhost "}) {
+      INFO(local);
+      http::Request req;
+      req.headers["x-forwarded-for"] = local;
+      CHECK_FALSE(auth(req, private_route));
+      CHECK(req.tenant == "anonymous");
+    }
+    // The proxy appends the address it took the request from; a client may prepend anything.
+    for (std::string remote : {"203.0.113.7", "127.0.0.1, 203.0.113.7", "2001:db8::1", "unknown"}) {
+      INFO(remote);
+      http::Request req;
+      req.headers["x-forwarded-for"] = remote;
+      auto refused = auth(req, private_route);
+      REQUIRE(refused);
+      CHECK(refused->status == 401);
+      CHECK(field(refused->body, "code") == "unauthorized");
+      CHECK(req.tenant.empty());
+      http::Request health;
+      health.headers["x-forwarded-for"] = remote;
+      CHECK_FALSE(auth(health, public_route));  // probes through the proxy still work
+    }
+  }
+
   SECTION("api_key mode: bearer keys are looked up hashed") {
     auto cfg = std::make_shared<Config>();
     cfg->auth.mode = "api_key";

@@ -2,6 +2,7 @@
 // End-to-end harness: starts the real finishthisidea binary on port 0 in a temp data folder,
 // learns its port from its log, and talks to it over real HTTP (libcurl).
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,6 +91,9 @@ class Server {
     std::string cwd = cwd_.string();
     pid_ = ::fork();
     if (pid_ == 0) {
+      // The server goes with the test if the test dies without stopping it (the test's main
+      // thread starts every server and outlives them).
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
       ::dup2(::fileno(log), 2);
       ::dup2(::fileno(log), 1);
@@ -111,17 +115,22 @@ class Server {
     return false;
   }
 
-  // SIGTERM: graceful drain; SIGKILL: a crash.
-  int stop(int sig) {
+  // SIGTERM: graceful drain; SIGKILL: a crash. A server still running after `grace` is
+  // killed, so a stuck drain fails the test instead of hanging it.
+  int stop(int sig, std::chrono::seconds grace = std::chrono::seconds(60)) {
     if (pid_ <= 0) return 0;
     ::kill(pid_, sig);
     int status = 0;
-    ::waitpid(pid_, &status, 0);
+    if (!wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, grace)) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+    }
     pid_ = -1;
     return status;
   }
 
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  int port() const { return port_; }
   int pid() const { return pid_; }
   std::string log() const { return read_file(log_path_); }
 

@@ -51,6 +51,7 @@ class TestServer {
     ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
+    options.node_id = node_id;
     server = std::make_unique<HttpServer>(options, router, metrics);
     for (auto& m : middlewares) server->use(m);
     auto port = server->listen();
@@ -76,6 +77,7 @@ class TestServer {
   ops::Metrics metrics;
   std::vector<Middleware> middlewares;
   std::unique_ptr<HttpServer> server;
+  std::string node_id;  // ServerOptions::node_id
 
  private:
   std::uint16_t port_ = 0;
@@ -207,6 +209,37 @@ TEST_CASE("a WebSocket upgrade can be refused with an HTTP answer, after the mid
     CHECK(handler_calls == 0);
   }
   CHECK(ts.websockets() == 0);
+}
+
+TEST_CASE("every answer names the instance in X-FTI-Node, the WebSocket upgrade included", "[http][websocket]") {
+  TestServer ts;
+  ts.node_id = "node-test1";
+  ts.router.add_websocket("/ws/{name}",
+                          [](Request& req, std::shared_ptr<WebSocketChannel> channel) -> std::optional<Response> {
+                            if (req.params.at("name") != "open") return Response::problem(404, errc::not_found, "no");
+                            channel->close("bye");
+                            return std::nullopt;
+                          });
+  ts.router.add("GET", "/plain", [](Request&) { return Response::text(200, "hi"); });
+  ts.start();
+
+  WsClient upgraded(ts.port());
+  REQUIRE_FALSE(upgraded.handshake("/ws/open"));
+  CHECK(upgraded.response.result_int() == 101);
+  CHECK(std::string(upgraded.response["X-FTI-Node"]) == "node-test1");
+
+  WsClient refused(ts.port());
+  CHECK(refused.handshake("/ws/other"));
+  CHECK(refused.response.result_int() == 404);
+  CHECK(std::string(refused.response["X-FTI-Node"]) == "node-test1");
+
+  for (const std::string path : {"/plain", "/missing"}) {
+    HttpRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(ts.port()) + path;
+    auto res = HttpClient().send(req);
+    REQUIRE(res.ok());
+    CHECK(res->header("x-fti-node") == "node-test1");
+  }
 }
 
 TEST_CASE("a client too far behind is dropped instead of queueing without bound", "[http][websocket]") {

@@ -26,6 +26,9 @@ struct ServerOptions {
   std::int64_t max_upload_bytes = 512LL << 20; // streaming routes
   int io_timeout_seconds = 30;
   std::size_t max_header_bytes = 16 * 1024;
+  // Sent as X-FTI-Node on every response, the WebSocket upgrade included, so that behind a
+  // load balancer a client (or a test) can tell which instance answered. Empty: not sent.
+  std::string node_id;
 };
 
 // Runs before the handler (auth, rate limits). Returning a response ends the request there.
