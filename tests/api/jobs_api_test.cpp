@@ -8,6 +8,7 @@
 
 #include "fakes/manual_clock.hpp"
 #include "support/test_database.hpp"
+#include "api/string_body.hpp"
 #include "fti/api/api.hpp"
 #include "fti/cleanup/archive.hpp"
 #include "fti/cleanup/job_handler.hpp"
@@ -41,21 +42,6 @@ class ScratchDir {
   fs::path path_;
 };
 
-class StringBody final : public http::BodyStream {
- public:
-  explicit StringBody(std::string data) : data_(std::move(data)) {}
-  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
-    std::size_t n = std::min({capacity, data_.size() - offset_, std::size_t{10000}});
-    std::copy_n(data_.data() + offset_, n, buffer);
-    offset_ += n;
-    return n;
-  }
-  std::optional<std::int64_t> content_length() const override { return static_cast<std::int64_t>(data_.size()); }
-
- private:
-  std::string data_;
-  std::size_t offset_ = 0;
-};
 
 std::string read_all(http::BodySource& source) {
   std::string out;
@@ -119,7 +105,7 @@ struct Api {
     auto match = router.match(method, req.path);
     if (!match.route) return http::Response::problem(404, "not_found", "no route");
     req.params = match.params;
-    StringBody stream(body);
+    testing::StringBody stream(body);
     if (match.route->options.streaming_body) {
       req.body_stream = &stream;
     } else {

@@ -9,6 +9,7 @@
 
 #include "fakes/fake_s3_server.hpp"
 #include "fakes/manual_clock.hpp"
+#include "api/string_body.hpp"
 #include "fti/api/api.hpp"
 #include "fti/cleanup/archive.hpp"
 #include "fti/cleanup/job_handler.hpp"
@@ -25,21 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class UploadBody final : public http::BodyStream {
- public:
-  explicit UploadBody(std::string data) : data_(std::move(data)) {}
-  Result<std::size_t> read(char* buffer, std::size_t capacity) override {
-    std::size_t n = std::min(capacity, data_.size() - offset_);
-    std::copy_n(data_.data() + offset_, n, buffer);
-    offset_ += n;
-    return n;
-  }
-  std::optional<std::int64_t> content_length() const override { return static_cast<std::int64_t>(data_.size()); }
-
- private:
-  std::string data_;
-  std::size_t offset_ = 0;
-};
 
 struct S3Api {
   S3Api() {
@@ -86,7 +72,7 @@ struct S3Api {
     auto match = router.match(method, req.path);
     REQUIRE(match.route);
     req.params = match.params;
-    UploadBody stream(std::move(body));
+    testing::StringBody stream(std::move(body));
     if (match.route->options.streaming_body) req.body_stream = &stream;
     return match.route->handler(req);
   }
