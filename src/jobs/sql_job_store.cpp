@@ -233,10 +233,14 @@ constexpr std::string_view kWaitingByQueue =
     "SELECT type FROM jobs WHERE status IN ('queued', 'retrying') AND run_at <= $1 "
     "UNION ALL SELECT type FROM jobs WHERE status = 'running' AND lease_until < $1) AS due "
     "GROUP BY type";
-constexpr std::string_view kPrune =
-    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE "
-    "(status = 'succeeded' AND finished_at < $1) OR "
-    "(status IN ('failed', 'cancelled') AND finished_at < $2) LIMIT $3) RETURNING id";
+// The same ANY(ARRAY(...)) form as the claim on PostgreSQL: `id IN (SELECT ...)` may be
+// planned as a scan of the whole table for every batch.
+std::string prune_sql(db::Dialect dialect) {
+  const bool pg = dialect == db::Dialect::postgres;
+  return std::string("DELETE FROM jobs WHERE id ") + (pg ? "= ANY(ARRAY(" : "IN (") +
+         "SELECT id FROM jobs WHERE (status = 'succeeded' AND finished_at < $1) OR "
+         "(status IN ('failed', 'cancelled') AND finished_at < $2) LIMIT $3" + (pg ? "))" : ")") + " RETURNING id";
+}
 constexpr std::string_view kQueueDepth =
     "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying')";
 // Waiting jobs become due at run_at; running ones become claimable again when their lease ends.
@@ -252,7 +256,8 @@ class SqlJobStore final : public JobStore {
         reads_(reads),
         options_(options),
         claim_any_sql_(claim_sql(database.dialect(), false)),
-        claim_queue_sql_(claim_sql(database.dialect(), true)) {}
+        claim_queue_sql_(claim_sql(database.dialect(), true)),
+        prune_sql_(prune_sql(database.dialect())) {}
 
   Result<Job> enqueue(const NewJob& in, TimeMs now) override {
     FTI_TRY(check_type(in.type));
@@ -446,7 +451,7 @@ class SqlJobStore final : public JobStore {
     std::vector<std::string> ids;
     FTI_TRY(db_.transact(TxMode::write, [&](Connection& c) -> Status {
       ids.clear();
-      FTI_ASSIGN_OR_RETURN(auto rows, c.query(kPrune, {int_value(succeeded_before), int_value(failed_before),
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query(prune_sql_, {int_value(succeeded_before), int_value(failed_before),
                                                        int_value(std::max(limit, 1))}));
       for (const auto& r : rows) ids.push_back(r.get_text(0));
       return ok_status();
@@ -691,6 +696,7 @@ class SqlJobStore final : public JobStore {
   std::atomic<TimeMs> next_reap_at_{0};
   const std::string claim_any_sql_;
   const std::string claim_queue_sql_;
+  const std::string prune_sql_;
 };
 
 }  // namespace
