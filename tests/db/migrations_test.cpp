@@ -77,10 +77,8 @@ TEST_CASE("migrations: a broken migration leaves nothing half applied", "[db]") 
 
 TEST_CASE("migrations: the jobs schema accepts a full row and enforces unique key hashes", "[db]") {
   testing::TestDatabase dir;
-  auto db = open_database(dir.url(), {});
-  REQUIRE(db.ok());
-  REQUIRE(migrate(**db).ok());
-  auto conn = (*db)->acquire();
+  auto db = dir.open();  // migrated
+  auto conn = db->acquire();
   REQUIRE(conn.ok());
   auto insert_key = [&](const std::string& id) {
     return (*conn)->execute(
@@ -121,10 +119,8 @@ TEST_CASE("migrations: instances starting together apply each migration once", "
 TEST_CASE("migrations: on PostgreSQL a guarded job update goes by primary key, whatever the statistics say",
           "[db][postgres]") {
   testing::TestDatabase dir;
-  auto db = open_database(dir.url(), {});
-  REQUIRE(db.ok());
-  REQUIRE(migrate(**db).ok());
-  auto conn = (*db)->acquire();
+  auto db = dir.open();  // migrated
+  auto conn = db->acquire();
   REQUIRE(conn.ok());
   // Statistics taken while no job runs, then many running jobs: the state in which a lease
   // index keyed by status made every guarded update scan all running jobs.

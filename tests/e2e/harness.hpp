@@ -55,6 +55,16 @@ inline bool wait_until(const std::function<bool()>& ready, std::chrono::millisec
   return ready();
 }
 
+// True, and `pid` set to -1 (reaped), when that child has ended on its own.
+inline bool reap_if_exited(pid_t& pid) {
+  int status = 0;
+  if (pid > 0 && ::waitpid(pid, &status, WNOHANG) == pid) {
+    pid = -1;
+    return true;
+  }
+  return false;
+}
+
 // Runs a shell command (building fixtures with zip/tar/python3); returns the exit code.
 inline int sh(const std::string& command) {
   ProcessSpec spec;
@@ -106,14 +116,7 @@ class Server {
   }
 
   // True (and reaps it) when the server process has ended on its own.
-  bool exited() {
-    int status = 0;
-    if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return true;
-    }
-    return false;
-  }
+  bool exited() { return reap_if_exited(pid_); }
 
   // SIGTERM: graceful drain; SIGKILL: a crash. A server still running after `grace` is
   // killed, so a stuck drain fails the test instead of hanging it.

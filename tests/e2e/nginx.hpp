@@ -127,14 +127,7 @@ class Nginx {
     if (pid_ < 0) throw std::runtime_error("fork failed");
   }
 
-  bool exited() {
-    int status = 0;
-    if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return true;
-    }
-    return false;
-  }
+  bool exited() { return reap_if_exited(pid_); }
 
   bool healthy() const {
     HttpRequest req;
