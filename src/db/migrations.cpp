@@ -105,6 +105,21 @@ DROP INDEX jobs_lease_idx;
 CREATE INDEX jobs_lease_idx ON jobs (lease_until) WHERE lease_until IS NOT NULL;
 )sql";
 
+// PostgreSQL: the job keys compared byte by byte, as SQLite compares them. Under a
+// database's default collation (C.UTF-8, en_US.UTF-8) every comparison in the keys'
+// indexes goes through strcoll: 10% to 30% of the server's CPU per job in the queue
+// benchmark. It also gives both drivers the same order for the tie-breaks of cursor
+// pagination. The keys are ASCII (ids, tenant and type names), so no existing order of
+// distinct values changes meaning. Rewrites the jobs table and its indexes once.
+constexpr const char* kByteOrderKeysPostgres = R"sql(
+ALTER TABLE jobs ALTER COLUMN id TYPE TEXT COLLATE "C",
+                 ALTER COLUMN tenant TYPE TEXT COLLATE "C",
+                 ALTER COLUMN type TYPE TEXT COLLATE "C",
+                 ALTER COLUMN idempotency_key TYPE TEXT COLLATE "C";
+)sql";
+// SQLite compares text byte by byte already (BINARY): nothing to do.
+constexpr const char* kByteOrderKeysSqlite = "SELECT 1;";
+
 constexpr const char* kCreateMigrationsTable = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version    INTEGER PRIMARY KEY,
@@ -154,6 +169,7 @@ const std::vector<Migration>& all_migrations() {
       {2, "engine: partitions, aging, idempotency", kEngine, ""},
       {3, "llm cache and cost ledger", kLlm, ""},
       {4, "lease index by lease presence", kLeaseIndex, ""},
+      {5, "job keys in byte order", kByteOrderKeysSqlite, kByteOrderKeysPostgres},
   };
   return migrations;
 }
