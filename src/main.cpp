@@ -69,6 +69,8 @@ int run_serve(const ServeArgs& args) {
 struct CleanArgs {
   std::string input, output, report, report_md, profile, config_file, progress = "auto", work_dir;
   bool no_llm = false;
+  bool no_llm_readme = false;     // feature flag llm_readme off (the server's surge mode)
+  bool no_report_extras = false;  // feature flag report_extras off
   std::string llm;  // "pipe": ask the server's router over stdout/stdin (a server's child)
   std::optional<double> llm_threshold;
   std::optional<std::int64_t> llm_max_files;
@@ -156,6 +158,8 @@ int run_clean(CleanArgs args) {
   options.llm.job_id = "offline-" + fti::new_request_id();
   options.llm.confidence_threshold = args.llm_threshold.value_or((*config)->llm.confidence_threshold);
   options.llm.max_files = args.llm_max_files.value_or((*config)->llm.max_files_per_job);
+  options.llm.write_readme = (*config)->flags.llm_readme && !args.no_llm_readme;
+  options.llm.suggest_structure = (*config)->flags.report_extras && !args.no_report_extras;
   if (args.output.empty()) {
     auto stem = fs::path(args.input).filename().string();
     for (auto ext : {".tar.gz", ".tgz", ".zip", ".tar"}) {
@@ -237,6 +241,8 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("--llm", clean.llm)->check(CLI::IsMember({"pipe"}))->group("");
   clean_cmd->add_option("--llm-threshold", clean.llm_threshold)->group("");
   clean_cmd->add_option("--llm-max-files", clean.llm_max_files)->group("");
+  clean_cmd->add_flag("--no-llm-readme", clean.no_llm_readme)->group("");
+  clean_cmd->add_flag("--no-report-extras", clean.no_report_extras)->group("");
   clean_cmd->add_option("--max-files", clean.max_files)->group("");
   clean_cmd->add_option("--max-unpacked-bytes", clean.max_unpacked_bytes)->group("");
   clean_cmd->add_option("--max-ratio", clean.max_ratio)->group("");

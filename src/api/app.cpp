@@ -31,10 +31,13 @@
 #include "fti/llm/cache.hpp"
 #include "fti/llm/cost.hpp"
 #include "fti/llm/router.hpp"
+#include "fti/ops/flags.hpp"
 #include "fti/ops/metrics.hpp"
+#include "fti/ops/surge.hpp"
 #include "fti/storage/blob_store.hpp"
 #include "fti/storage/cold_storage.hpp"
 #include "fti/storage/replication.hpp"
+#include "fti/api/surge_responder.hpp"
 
 namespace fti::api {
 namespace fs = std::filesystem;
@@ -69,6 +72,10 @@ struct App::Impl {
   std::unique_ptr<llm::SqlLlmCache> llm_cache;
   std::unique_ptr<llm::CostLedger> llm_ledger;
   std::unique_ptr<llm::Router> llm_router;  // the one way to a model, for every job
+  std::unique_ptr<ops::FeatureFlags> flags;     // flags.*, operator overrides, surge mode
+  std::unique_ptr<ops::SurgeController> surge;  // the last minute's rate against the baseline
+  std::unique_ptr<SurgeResponder> surge_responder;
+  std::thread surge_ticker;                     // decides once a second, requests or not
   std::unique_ptr<jobs::JobHandler> cleanup_handler;
   std::unique_ptr<jobs::JobHandler> handler;  // replicate jobs, then cleanup; null without replicas
   jobs::EventBus events;                               // job events for WebSockets
@@ -190,8 +197,35 @@ struct App::Impl {
     return {};
   }
 
+  void build_surge() {
+    flags = std::make_unique<ops::FeatureFlags>(config->flags);
+    ops::SurgeOptions o;
+    o.factor = config->surge.factor;
+    o.exit_factor = config->surge.exit_factor;
+    o.min_rate = config->surge.min_rate;
+    o.min_seconds = config->surge.min_seconds;
+    o.baseline_seconds = config->surge.baseline_minutes * 60;
+    surge = std::make_unique<ops::SurgeController>(o, clock.now_ms());
+    surge_responder = std::make_unique<SurgeResponder>(config, *flags, llm_router.get(), metrics);
+    surge->on_change([this](const ops::SurgeStatus& status) { surge_responder->apply(status); });
+  }
+
+  void start_surge_ticker() {
+    surge_ticker = std::thread([this] {
+      pthread_setname_np(pthread_self(), "fti-surge");
+      std::unique_lock lock(maintenance_mutex);
+      while (!maintenance_stop) {
+        lock.unlock();
+        surge->tick(clock.now_ms());
+        lock.lock();
+        maintenance_cv.wait_for(lock, std::chrono::seconds(1), [&] { return maintenance_stop; });
+      }
+    });
+  }
+
   void build_workers() {
     cleanup::CleanupHandlerOptions options;
+    options.flags = flags.get();
     options.executable = self_executable_path();
     options.work_dir = fs::path(config->server.data_dir) / "work";
     options.limits = config->limits;
@@ -275,6 +309,9 @@ struct App::Impl {
     deps.on_cancel_requested = [this](const std::string& id) { workers->cancel_local(id); };
     deps.events = &events;
     deps.draining = &draining;
+    deps.flags = flags.get();
+    deps.surge = surge.get();
+    deps.in_flight = [this] { return server ? server->in_flight() : std::int64_t{0}; };
     register_routes(router, deps);
 
     http::ServerOptions options;
@@ -286,7 +323,9 @@ struct App::Impl {
     options.io_timeout_seconds = config->server.request_timeout_seconds;
     options.node_id = node_id;
     server = std::make_unique<http::HttpServer>(options, router, metrics);
+    server->use(make_admission_middleware(deps));
     server->use(make_auth_middleware(deps));
+    server->use(make_tenant_limit_middleware(deps));
     FTI_ASSIGN_OR_RETURN(port, server->listen());
     return {};
   }
@@ -317,6 +356,7 @@ struct App::Impl {
     }
     maintenance_cv.notify_all();
     if (maintenance.joinable()) maintenance.join();
+    if (surge_ticker.joinable()) surge_ticker.join();
   }
 
   void prune_llm_cache() {
@@ -399,6 +439,7 @@ Status App::start() {
 
   FTI_TRY(impl_->open_storage_and_database());
   FTI_TRY(impl_->build_llm_router());
+  impl_->build_surge();
   impl_->build_workers();
   FTI_TRY(impl_->connect_instances());
   FTI_TRY(impl_->build_server());
@@ -422,6 +463,7 @@ void App::run() {
   });
   impl_->workers->start();
   impl_->start_maintenance();
+  impl_->start_surge_ticker();
   impl_->server->run();
   stop();
   log::get("app")->info("stopped");

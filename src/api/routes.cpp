@@ -92,6 +92,10 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("POST", "/api/v1/jobs/{id}/retry", bind(handle_retry_job));
   router.add("GET", "/api/v1/jobs/{id}/result", bind(handle_job_result));
   router.add("GET", "/api/v1/jobs/{id}/report", bind(handle_job_report));
+  router.add("GET", "/api/v1/admin/flags", bind(handle_get_flags));
+  router.add("PUT", "/api/v1/admin/flags", bind(handle_put_flags));
+  router.add("GET", "/api/v1/admin/surge", bind(handle_get_surge));
+  router.add("POST", "/api/v1/admin/surge", bind(handle_post_surge));
   router.add_websocket("/api/v1/jobs/{id}/events",
                        [shared](http::Request& req, std::shared_ptr<http::WebSocketChannel> channel) {
                          return handle_job_events(*shared, req, std::move(channel));

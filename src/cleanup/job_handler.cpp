@@ -8,6 +8,7 @@
 #include "fti/core/log.hpp"
 #include "fti/core/process.hpp"
 #include "fti/llm/pipe_client.hpp"
+#include "fti/ops/flags.hpp"
 #include "fti/storage/blob_store.hpp"
 
 namespace fti::cleanup {
@@ -147,6 +148,8 @@ class CleanupHandler final : public jobs::JobHandler {
     argv.push_back("--llm=pipe");
     argv.push_back(fmt::format("--llm-threshold={}", options_.llm_confidence_threshold));
     argv.push_back(fmt::format("--llm-max-files={}", options_.llm_max_files));
+    if (options_.flags && !options_.flags->enabled(ops::kFlagLlmReadme)) argv.push_back("--no-llm-readme");
+    if (options_.flags && !options_.flags->enabled(ops::kFlagReportExtras)) argv.push_back("--no-report-extras");
   }
 
   static Status outcome(const jobs::Job& job, const ProcessResult& proc, const ChildMessages& messages) {

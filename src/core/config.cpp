@@ -198,6 +198,22 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(integer("llm.max_retries", &Config::llm, &LlmConfig::max_retries, 0, 10));
     k.push_back(integer("llm.cooldown_seconds", &Config::llm, &LlmConfig::cooldown_seconds, 0, 86400));
     k.push_back(integer("llm.max_files_per_job", &Config::llm, &LlmConfig::max_files_per_job, 0, 100000));
+    k.push_back(integer("shedding.max_in_flight", &Config::shedding, &SheddingConfig::max_in_flight, 0, 1000000));
+    k.push_back(real("shedding.client_rate", &Config::shedding, &SheddingConfig::client_rate, 0.0, 1e9));
+    k.push_back(integer("shedding.client_burst", &Config::shedding, &SheddingConfig::client_burst, 1, 1000000000));
+    k.push_back(real("shedding.tenant_rate", &Config::shedding, &SheddingConfig::tenant_rate, 0.0, 1e9));
+    k.push_back(integer("shedding.tenant_burst", &Config::shedding, &SheddingConfig::tenant_burst, 1, 1000000000));
+    k.push_back(integer("shedding.max_queue_depth", &Config::shedding, &SheddingConfig::max_queue_depth, 0, kMaxI));
+    k.push_back(integer("shedding.retry_after_seconds", &Config::shedding, &SheddingConfig::retry_after_seconds, 1, 3600));
+    k.push_back(real("surge.factor", &Config::surge, &SurgeConfig::factor, 1.0, 1000.0));
+    k.push_back(real("surge.exit_factor", &Config::surge, &SurgeConfig::exit_factor, 0.0, 1000.0));
+    k.push_back(real("surge.min_rate", &Config::surge, &SurgeConfig::min_rate, 0.0, 1e9));
+    k.push_back(integer("surge.min_seconds", &Config::surge, &SurgeConfig::min_seconds, 0, 86400));
+    k.push_back(integer("surge.baseline_minutes", &Config::surge, &SurgeConfig::baseline_minutes, 1, 24 * 60));
+    k.push_back(real("surge.cache_ttl_factor", &Config::surge, &SurgeConfig::cache_ttl_factor, 1.0, 1000.0));
+    k.push_back(str("surge.webhook_url", &Config::surge, &SurgeConfig::webhook_url));
+    k.push_back(boolean("flags.llm_readme", &Config::flags, &FlagsConfig::llm_readme));
+    k.push_back(boolean("flags.report_extras", &Config::flags, &FlagsConfig::report_extras));
     k.push_back(str("log.level", &Config::log, &LogConfig::level, {"trace", "debug", "info", "warn", "error", "off"}));
     k.push_back(str("log.format", &Config::log, &LogConfig::format, {"text", "json"}));
     return k;
@@ -322,6 +338,15 @@ Status validate_replicas_and_shards(const DatabaseConfig& d, bool main_is_postgr
 
 Status validate(const Config& c) {
   FTI_TRY(parse_host_port(c.server.listen));
+  if (c.surge.exit_factor > c.surge.factor) {
+    return Error(errc::bad_config, fmt::format("surge.exit_factor: {} is above surge.factor ({}); it must be at most "
+                                               "that, or surge mode would turn off as soon as it turns on",
+                                               c.surge.exit_factor, c.surge.factor));
+  }
+  const auto& hook = c.surge.webhook_url;
+  if (!hook.empty() && hook.rfind("http://", 0) != 0 && hook.rfind("https://", 0) != 0) {
+    return Error(errc::bad_config, fmt::format("surge.webhook_url: \"{}\" must start with http:// or https://", hook));
+  }
   if (c.workers.max < c.workers.min) {
     return Error(errc::bad_config, fmt::format("workers.max: {} is below workers.min ({})",
                                                c.workers.max, c.workers.min));

@@ -84,7 +84,10 @@ int status_for_error_code(std::string_view code) {
       {errc::bad_request, 400},
       {errc::bad_archive, 400},
       {errc::unauthorized, 401},
+      {errc::forbidden, 403},
+      {errc::rate_limited, 429},
       {errc::unavailable, 503},
+      {errc::overloaded, 503},
       {errc::db_busy, 503},
       {errc::timeout, 504},
   };

@@ -51,7 +51,8 @@ struct Router::Target {
 };
 
 Router::Router(RouterOptions options, RouterParts parts)
-    : options_(std::move(options)), parts_(std::move(parts)), mode_(options_.mode) {
+    : options_(std::move(options)), parts_(std::move(parts)), mode_(options_.mode),
+      cache_ttl_s_(options_.cache_ttl.count()) {
   if (!parts_.clock) throw std::invalid_argument("Router needs a clock");
   if (!parts_.sleep) parts_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   if (!parts_.random) {
@@ -125,7 +126,7 @@ Result<Answer> Router::complete(const Ask& ask) {
   }
   auto answer = tier == Tier::local ? serve_local(ask) : serve_cloud(ask, tier);
   if (answer && parts_.cache) {
-    auto expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.cache_ttl).count();
+    auto expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(cache_ttl()).count();
     if (auto st = parts_.cache->put(key, *answer, now, expires); !st.ok()) {
       log::get("llm")->warn("could not cache an answer: {}", st.error().message);
     }

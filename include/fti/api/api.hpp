@@ -22,6 +22,8 @@ class EventBus;
 }
 namespace fti::ops {
 class Metrics;
+class FeatureFlags;
+class SurgeController;
 }
 
 namespace fti::api {
@@ -39,11 +41,22 @@ struct ApiDeps {
   std::function<void(const std::string& job_id)> on_cancel_requested;
   jobs::EventBus* events = nullptr;     // job events: API changes are published, /events subscribes
   std::atomic<bool>* draining = nullptr;  // /readyz answers 503 while set
+  ops::FeatureFlags* flags = nullptr;   // /api/v1/admin/flags; null: the routes answer 404
+  ops::SurgeController* surge = nullptr;  // /api/v1/admin/surge; counts requests for surge mode
+  std::function<std::int64_t()> in_flight;  // requests being handled (the server's count)
 };
 
 void register_routes(http::Router& router, const ApiDeps& deps);
 
 // Authentication middleware for auth.mode: "open" gives every request the anonymous tenant.
 http::Middleware make_auth_middleware(const ApiDeps& deps);
+
+// Load shedding (shedding.*), in two halves around authentication: before it, the bound on
+// requests in flight and the token bucket of the client's address (so floods never reach
+// the key lookup), and the request count that drives surge mode; after it, the tenant's
+// token bucket and, for uploads, the bound on waiting jobs. Public routes (health,
+// readiness, metrics) pass untouched: probes must answer under any load.
+http::Middleware make_admission_middleware(const ApiDeps& deps);
+http::Middleware make_tenant_limit_middleware(const ApiDeps& deps);
 
 }  // namespace fti::api

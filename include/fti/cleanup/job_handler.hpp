@@ -16,6 +16,9 @@ class BlobStore;
 namespace fti::llm {
 class LlmClient;
 }
+namespace fti::ops {
+class FeatureFlags;
+}
 
 namespace fti::cleanup {
 
@@ -28,6 +31,8 @@ struct CleanupHandlerOptions {
   llm::LlmClient* llm = nullptr;
   double llm_confidence_threshold = 0.8;
   std::int64_t llm_max_files = 50;
+  // Read per job: surge mode or an operator may switch non-essential LLM work off.
+  const ops::FeatureFlags* flags = nullptr;
 };
 
 std::unique_ptr<jobs::JobHandler> make_cleanup_handler(storage::BlobStore& blobs,

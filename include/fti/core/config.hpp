@@ -90,6 +90,36 @@ struct LlmConfig {
   int max_files_per_job = 50;         // LLM rewrites per job
 };
 
+// Load shedding (api/shedding.cpp): token buckets per client address and per tenant (429
+// with Retry-After), a bound on requests being handled and on waiting jobs (503). Health,
+// readiness and metrics are never shed. A rate of 0 or a bound of 0 turns that check off.
+struct SheddingConfig {
+  int max_in_flight = 256;            // requests handled at once, this instance
+  double client_rate = 200;           // requests/s per client address
+  int client_burst = 400;
+  double tenant_rate = 100;           // requests/s per tenant
+  int tenant_burst = 200;
+  std::int64_t max_queue_depth = 10000;  // waiting jobs; uploads beyond it are refused
+  int retry_after_seconds = 5;        // what a 503 asks clients to wait
+};
+
+// Surge mode (ops/surge.hpp): the last minute's request rate against a slow baseline.
+struct SurgeConfig {
+  double factor = 2.0;
+  double exit_factor = 1.5;
+  double min_rate = 5.0;              // requests/s
+  int min_seconds = 60;
+  int baseline_minutes = 10;
+  double cache_ttl_factor = 4.0;      // LLM cache entries live this much longer in surge mode
+  std::string webhook_url;            // POSTed a JSON object on every change; empty: none
+};
+
+// Feature flags (ops/flags.hpp): non-essential work, turned off in surge mode.
+struct FlagsConfig {
+  bool llm_readme = true;
+  bool report_extras = true;
+};
+
 struct LogConfig {
   std::string level = "info";
   std::string format = "text";  // text | json
@@ -104,6 +134,9 @@ struct Config {
   WorkersConfig workers;
   LimitsConfig limits;
   LlmConfig llm;
+  SheddingConfig shedding;
+  SurgeConfig surge;
+  FlagsConfig flags;
   LogConfig log;
 
   // Derived defaults, resolved after all sources are applied.

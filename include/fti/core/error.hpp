@@ -33,6 +33,9 @@ inline constexpr std::string_view method_not_allowed = "method_not_allowed";
 inline constexpr std::string_view llm_unavailable = "llm_unavailable";
 inline constexpr std::string_view llm_budget = "llm_budget";
 inline constexpr std::string_view llm_disabled = "llm_disabled";
+inline constexpr std::string_view forbidden = "forbidden";        // authenticated, but not allowed (403)
+inline constexpr std::string_view rate_limited = "rate_limited";  // over a token bucket (429, Retry-After)
+inline constexpr std::string_view overloaded = "overloaded";      // shedding load (503, Retry-After)
 }  // namespace errc
 
 // True for the codes above: the ones a user may see.

@@ -79,6 +79,9 @@ class Router final : public LlmClient {
 
   Mode mode() const { return mode_.load(); }
   void set_mode(Mode mode) { mode_.store(mode); }  // surge mode switches to fast and back
+  // How long new cache entries live; surge mode raises it (fewer calls for the same asks).
+  void set_cache_ttl(std::chrono::seconds ttl) { cache_ttl_s_.store(ttl.count()); }
+  std::chrono::seconds cache_ttl() const { return std::chrono::seconds(cache_ttl_s_.load()); }
   std::vector<RouteTarget> targets() const;
 
  private:
@@ -102,6 +105,7 @@ class Router final : public LlmClient {
   RouterOptions options_;
   RouterParts parts_;
   std::atomic<Mode> mode_;
+  std::atomic<std::int64_t> cache_ttl_s_;
   mutable std::mutex mutex_;  // breakers and disabled flags
   std::vector<std::unique_ptr<Target>> ollama_;
   std::unique_ptr<Target> openai_;

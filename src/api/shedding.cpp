@@ -1,0 +1,143 @@
+// Load shedding: refuse early and cheaply, with a status and a Retry-After that tell the
+// client what to do, rather than queue work the instance cannot finish in time. A refused
+// upload was never accepted (no job, no blob): nothing accepted is ever dropped.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+#include <memory>
+#include <mutex>
+
+#include "fti/core/json.hpp"
+#include "fti/jobs/job_store.hpp"
+#include "fti/ops/rate_limiter.hpp"
+#include "fti/ops/surge.hpp"
+#include "handlers.hpp"
+
+namespace fti::api {
+
+namespace {
+
+// application/problem+json with `retry_after` (seconds) beside the Retry-After header, as
+// config/nginx.conf's own 503 fallback says it.
+http::Response shed(int status, std::string_view code, std::string_view detail, std::int64_t retry_after_s) {
+  retry_after_s = std::max<std::int64_t>(1, retry_after_s);
+  json::Writer w;
+  w.begin_object();
+  w.field("type", "https://finishthisidea.dev/errors/" + std::string(code));
+  w.field("title", http::reason_phrase(status));
+  w.field("status", status).field("detail", detail).field("code", code);
+  w.field("retry_after", retry_after_s);
+  w.end_object();
+  http::Response r;
+  r.status = status;
+  r.body = w.take();
+  r.set_header("Content-Type", "application/problem+json");
+  r.set_header("Retry-After", std::to_string(retry_after_s));
+  return r;
+}
+
+std::int64_t whole_seconds(std::chrono::milliseconds wait) {
+  return static_cast<std::int64_t>(std::ceil(static_cast<double>(wait.count()) / 1000.0));
+}
+
+// The client's address: the peer, unless the peer is a proxy on this machine (nginx as
+// config/nginx.conf runs it), which appends the address it took the request from as the
+// last X-Forwarded-For entry. Earlier entries come from the client and are not trusted.
+std::string client_address(const http::Request& req) {
+  if (is_loopback_host(req.remote_address)) {
+    std::string forwarded = req.header("x-forwarded-for");
+    if (!forwarded.empty()) {
+      auto comma = forwarded.rfind(',');
+      std::string last = forwarded.substr(comma == std::string::npos ? 0 : comma + 1);
+      last.erase(0, last.find_first_not_of(' '));
+      last.erase(last.find_last_not_of(' ') + 1);
+      if (!last.empty()) return last;
+    }
+  }
+  return req.remote_address;
+}
+
+TimeMs now_of(const ApiDeps& deps) { return deps.clock ? deps.clock->now_ms() : SystemClock().now_ms(); }
+
+// Waiting jobs, read at most once a second: a count per upload would cost a query per
+// upload exactly when the database is busiest.
+class QueueDepth {
+ public:
+  explicit QueueDepth(jobs::JobStore* store) : store_(store) {}
+  std::int64_t waiting(TimeMs now) {
+    std::lock_guard lock(mutex_);
+    if (store_ && now - read_at_ >= 1000) {
+      if (auto counts = store_->waiting_by_queue(now)) {
+        value_ = 0;
+        for (const auto& [queue, n] : *counts) value_ += n;
+        read_at_ = now;
+      }
+    }
+    return value_;
+  }
+
+ private:
+  jobs::JobStore* store_;
+  std::mutex mutex_;
+  std::int64_t value_ = 0;
+  TimeMs read_at_ = std::numeric_limits<TimeMs>::min() / 2;
+};
+
+}  // namespace
+
+http::Middleware make_admission_middleware(const ApiDeps& deps) {
+  const SheddingConfig limits = deps.config ? deps.config->shedding : SheddingConfig{};
+  auto by_address = std::make_shared<ops::RateLimiter>(limits.client_rate, limits.client_burst);
+  return [deps, limits, by_address](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
+    if (route.options.public_route) return std::nullopt;
+    const TimeMs now = now_of(deps);
+    if (deps.surge) deps.surge->record_request(now);
+    // The server counts this request among those in flight.
+    if (limits.max_in_flight > 0 && deps.in_flight && deps.in_flight() > limits.max_in_flight) {
+      return shed(503, errc::overloaded,
+                  fmt::format("this instance is handling {} requests at once, its limit (shedding.max_in_flight); "
+                              "retry after the delay given",
+                              limits.max_in_flight),
+                  limits.retry_after_seconds);
+    }
+    if (auto wait = by_address->take(client_address(req), now)) {
+      return shed(429, errc::rate_limited,
+                  fmt::format("too many requests from this address (shedding.client_rate: {}/s, burst {}); slow down "
+                              "and retry after the delay given",
+                              limits.client_rate, limits.client_burst),
+                  whole_seconds(*wait));
+    }
+    return std::nullopt;
+  };
+}
+
+http::Middleware make_tenant_limit_middleware(const ApiDeps& deps) {
+  const SheddingConfig limits = deps.config ? deps.config->shedding : SheddingConfig{};
+  auto by_tenant = std::make_shared<ops::RateLimiter>(limits.tenant_rate, limits.tenant_burst);
+  auto depth = std::make_shared<QueueDepth>(deps.jobs);
+  return [deps, limits, by_tenant, depth](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
+    if (route.options.public_route) return std::nullopt;
+    const TimeMs now = now_of(deps);
+    if (auto wait = by_tenant->take(req.tenant, now)) {
+      return shed(429, errc::rate_limited,
+                  fmt::format("too many requests for this tenant (shedding.tenant_rate: {}/s, burst {}); slow down "
+                              "and retry after the delay given",
+                              limits.tenant_rate, limits.tenant_burst),
+                  whole_seconds(*wait));
+    }
+    const bool upload = req.method == "POST" && route.pattern == "/api/v1/jobs";
+    if (upload && limits.max_queue_depth > 0) {
+      if (const auto waiting = depth->waiting(now); waiting >= limits.max_queue_depth) {
+        return shed(503, errc::overloaded,
+                    fmt::format("{} jobs are waiting, the limit (shedding.max_queue_depth); this upload was not "
+                                "accepted: send it again after the delay given",
+                                waiting),
+                    limits.retry_after_seconds);
+      }
+    }
+    return std::nullopt;
+  };
+}
+
+}  // namespace fti::api

@@ -1,0 +1,279 @@
+// Admin endpoints for flags and surge mode, the surge responder, and load shedding, through
+// the real router and middlewares over a real SQLite job store.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "api/string_body.hpp"
+#include "fakes/fake_blob_store.hpp"
+#include "fakes/manual_clock.hpp"
+#include "fti/api/api.hpp"
+#include "fti/api/surge_responder.hpp"
+#include "fti/core/json.hpp"
+#include "fti/jobs/job_store.hpp"
+#include "fti/llm/router.hpp"
+#include "fti/ops/flags.hpp"
+#include "fti/ops/metrics.hpp"
+#include "fti/ops/surge.hpp"
+#include "support/test_database.hpp"
+
+using namespace fti;
+
+namespace {
+
+struct Admin {
+  explicit Admin(std::function<void(Config&)> tune = {}) {
+    database = test_db.open();
+    job_store = jobs::make_sql_job_store(*database);
+    ops::declare_standard_metrics(metrics);
+    auto cfg = std::make_shared<Config>();
+    cfg->llm.mode = "auto";
+    if (tune) tune(*cfg);
+    config = cfg;
+    flags = std::make_unique<ops::FeatureFlags>(config->flags);
+    surge = std::make_unique<ops::SurgeController>(ops::SurgeOptions{}, clock.now_ms());
+    LlmConfig llm = config->llm;
+    llm.openai_base_url = "http://127.0.0.1:9/v1";  // never called here
+    auto made = llm::make_router(llm, clock, nullptr, nullptr, &metrics);
+    REQUIRE(made.ok());
+    router_llm = std::move(*made);
+    responder = std::make_unique<api::SurgeResponder>(config, *flags, router_llm.get(), metrics);
+    surge->on_change([this](const ops::SurgeStatus& s) { responder->apply(s); });
+
+    deps.config = config;
+    deps.database = database.get();
+    deps.jobs = job_store.get();
+    deps.blobs = &blobs;
+    deps.metrics = &metrics;
+    deps.clock = &clock;
+    deps.flags = flags.get();
+    deps.surge = surge.get();
+    deps.in_flight = [this] { return in_flight; };
+    api::register_routes(router, deps);
+    middlewares = {api::make_admission_middleware(deps), api::make_tenant_limit_middleware(deps)};
+  }
+
+  // As the server runs a request: admission, then (auth: tenant and admin given here), then
+  // the tenant's limits, then the handler.
+  http::Response call(const std::string& method, const std::string& path, std::string body = {},
+                      bool admin = true, const std::string& tenant = "t1", const std::string& from = "10.0.0.7") {
+    http::Request req;
+    req.method = method;
+    req.target = req.path = path;
+    req.remote_address = from;
+    auto match = router.match(method, path);
+    REQUIRE(match.route);
+    req.params = match.params;
+    testing::StringBody stream(body);
+    if (match.route->options.streaming_body) {
+      req.body_stream = &stream;
+      req.headers["content-type"] = "application/zip";
+    } else {
+      req.body = body;
+    }
+    if (auto early = middlewares[0](req, *match.route)) return std::move(*early);
+    req.tenant = tenant;
+    req.is_admin = admin;
+    if (auto early = middlewares[1](req, *match.route)) return std::move(*early);
+    return match.route->handler(req);
+  }
+
+  static json::Document parse(const http::Response& r) {
+    auto doc = json::Document::parse(r.body);
+    REQUIRE(doc.ok());
+    return std::move(*doc);
+  }
+
+  std::string header(const http::Response& r, const std::string& name) const {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return {};
+  }
+
+  testing::TestDatabase test_db;
+  std::unique_ptr<db::Database> database;
+  std::unique_ptr<jobs::JobStore> job_store;
+  fakes::FakeBlobStore blobs;
+  ops::Metrics metrics;
+  fakes::ManualClock clock;
+  std::shared_ptr<const Config> config;
+  std::unique_ptr<ops::FeatureFlags> flags;
+  std::unique_ptr<ops::SurgeController> surge;
+  std::unique_ptr<llm::Router> router_llm;
+  std::unique_ptr<api::SurgeResponder> responder;
+  std::int64_t in_flight = 1;
+  api::ApiDeps deps;
+  http::Router router;
+  std::vector<http::Middleware> middlewares;
+};
+
+// A small valid zip (one empty file), enough for the upload handler to accept.
+std::string tiny_zip() {
+  static const unsigned char bytes[] = {
+      0x50, 0x4b, 0x03, 0x04, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 'a',
+      0x50, 0x4b, 0x01, 0x02, 0x14, 0, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'a', 0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 1, 0, 1, 0, 0x2f, 0,
+      0, 0, 0x1f, 0, 0, 0, 0, 0};
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
+}
+
+}  // namespace
+
+TEST_CASE("admin: flags and surge need an admin key", "[admin]") {
+  Admin a;
+  for (auto [method, path] : {std::pair{"GET", "/api/v1/admin/flags"}, std::pair{"PUT", "/api/v1/admin/flags"},
+                              std::pair{"GET", "/api/v1/admin/surge"}, std::pair{"POST", "/api/v1/admin/surge"}}) {
+    auto r = a.call(method, path, R"({"active": true})", /*admin=*/false);
+    CHECK(r.status == 403);
+    CHECK(a.parse(r).root().get_string("code") == std::optional<std::string>("forbidden"));
+  }
+  CHECK_FALSE(a.surge->status().active);  // the refused POST changed nothing
+}
+
+TEST_CASE("admin: forcing surge mode flips the flags, the LLM mode, the cache TTL and fti_surge_mode", "[admin]") {
+  Admin a;
+  REQUIRE(a.router_llm->mode() == llm::Mode::auto_);
+  auto on = a.call("POST", "/api/v1/admin/surge", R"({"active": true})");
+  REQUIRE(on.status == 200);
+  auto body = a.parse(on);
+  CHECK(body.root().get_bool("active") == std::optional<bool>(true));
+  CHECK(body.root().get_string("mode") == std::optional<std::string>("forced"));
+
+  CHECK(a.router_llm->mode() == llm::Mode::fast);
+  CHECK(a.router_llm->cache_ttl().count() == a.config->llm.cache_ttl_seconds * 4);
+  CHECK(a.metrics.render().find("fti_surge_mode 1") != std::string::npos);
+  auto flags = a.parse(a.call("GET", "/api/v1/admin/flags"));
+  auto readme = flags.root().get("flags")->get("llm_readme");
+  REQUIRE(readme);
+  CHECK(readme->get_bool("enabled") == std::optional<bool>(false));
+  CHECK(readme->get_bool("off_for_surge") == std::optional<bool>(true));
+
+  auto automatic = a.call("POST", "/api/v1/admin/surge", R"({"active": null})");
+  REQUIRE(automatic.status == 200);
+  CHECK(a.parse(automatic).root().get_bool("active") == std::optional<bool>(false));  // no surge in the figures
+  CHECK(a.router_llm->mode() == llm::Mode::auto_);
+  CHECK(a.router_llm->cache_ttl().count() == a.config->llm.cache_ttl_seconds);
+  CHECK(a.metrics.render().find("fti_surge_mode 0") != std::string::npos);
+  CHECK(a.flags->enabled(ops::kFlagLlmReadme));
+
+  auto bad = a.call("POST", "/api/v1/admin/surge", R"({"active": "yes"})");
+  CHECK(bad.status == 400);
+}
+
+TEST_CASE("admin: PUT flags overrides, null returns to configured, a bad body changes nothing", "[admin]") {
+  Admin a;
+  auto put = a.call("PUT", "/api/v1/admin/flags", R"({"report_extras": false})");
+  REQUIRE(put.status == 200);
+  CHECK_FALSE(a.flags->enabled(ops::kFlagReportExtras));
+  auto doc = a.parse(put);
+  CHECK(doc.root().get("flags")->get("report_extras")->get_bool("override") == std::optional<bool>(false));
+
+  auto bad = a.call("PUT", "/api/v1/admin/flags", R"({"report_extras": null, "no_such": true})");
+  CHECK(bad.status == 400);
+  CHECK(a.parse(bad).root().get_string("detail")->find("llm_readme") != std::string::npos);
+  CHECK_FALSE(a.flags->enabled(ops::kFlagReportExtras));  // the valid half was not applied
+
+  REQUIRE(a.call("PUT", "/api/v1/admin/flags", R"({"report_extras": null})").status == 200);
+  CHECK(a.flags->enabled(ops::kFlagReportExtras));
+  CHECK(a.call("PUT", "/api/v1/admin/flags", "[1]").status == 400);
+}
+
+TEST_CASE("admin: a burst through the API turns surge mode on, and calm turns it off", "[admin][surge]") {
+  Admin a;
+  auto drive = [&](int seconds, int per_second) {
+    for (int s = 0; s < seconds; ++s) {
+      for (int i = 0; i < per_second; ++i) {
+        auto r = a.call("GET", "/api/v1/jobs", {}, false, "t" + std::to_string(i % 20), "10.0.0." + std::to_string(i % 50));
+        REQUIRE(r.status == 200);
+      }
+      a.clock.advance(1000);
+      a.surge->tick(a.clock.now_ms());
+    }
+  };
+  drive(600, 6);
+  REQUIRE_FALSE(a.surge->status().active);
+  drive(40, 30);
+  auto during = a.parse(a.call("GET", "/api/v1/admin/surge"));
+  CHECK(during.root().get_bool("active") == std::optional<bool>(true));
+  CHECK(during.root().get_string("mode") == std::optional<std::string>("automatic"));
+  CHECK(a.router_llm->mode() == llm::Mode::fast);
+  drive(150, 6);
+  CHECK(a.parse(a.call("GET", "/api/v1/admin/surge")).root().get_bool("active") == std::optional<bool>(false));
+  CHECK(a.router_llm->mode() == llm::Mode::auto_);
+}
+
+TEST_CASE("shedding: a tenant over its bucket gets 429 with Retry-After; others are unaffected", "[shedding]") {
+  Admin a([](Config& c) {
+    c.shedding.tenant_rate = 1;
+    c.shedding.tenant_burst = 3;
+  });
+  for (int i = 0; i < 3; ++i) REQUIRE(a.call("GET", "/api/v1/jobs", {}, false, "greedy").status == 200);
+  auto limited = a.call("GET", "/api/v1/jobs", {}, false, "greedy");
+  REQUIRE(limited.status == 429);
+  CHECK(a.header(limited, "Retry-After") == "1");
+  auto body = a.parse(limited);
+  CHECK(body.root().get_string("code") == std::optional<std::string>("rate_limited"));
+  CHECK(body.root().get_int("retry_after") == std::optional<std::int64_t>(1));
+  CHECK(a.call("GET", "/api/v1/jobs", {}, false, "polite").status == 200);
+  a.clock.advance(1000);
+  CHECK(a.call("GET", "/api/v1/jobs", {}, false, "greedy").status == 200);
+}
+
+TEST_CASE("shedding: one address over its bucket gets 429 before authentication", "[shedding]") {
+  Admin a([](Config& c) {
+    c.shedding.client_rate = 2;
+    c.shedding.client_burst = 2;
+  });
+  CHECK(a.call("GET", "/api/v1/jobs", {}, false, "a", "10.1.1.1").status == 200);
+  CHECK(a.call("GET", "/api/v1/jobs", {}, false, "b", "10.1.1.1").status == 200);
+  CHECK(a.call("GET", "/api/v1/jobs", {}, false, "c", "10.1.1.1").status == 429);
+  CHECK(a.call("GET", "/api/v1/jobs", {}, false, "c", "10.1.1.2").status == 200);
+  // Behind the local nginx, the address it appended is the client's, not the proxy's.
+  http::Request via_proxy;
+  via_proxy.method = "GET";
+  via_proxy.path = "/api/v1/jobs";
+  via_proxy.remote_address = "127.0.0.1";
+  via_proxy.headers["x-forwarded-for"] = "1.2.3.4, 10.1.1.1";  // the first entry is the client's claim
+  auto match = a.router.match("GET", "/api/v1/jobs");
+  auto r = a.middlewares[0](via_proxy, *match.route);
+  REQUIRE(r.has_value());
+  CHECK(r->status == 429);
+}
+
+TEST_CASE("shedding: too many requests in flight answer 503 with retry_after; probes still answer", "[shedding]") {
+  Admin a([](Config& c) { c.shedding.max_in_flight = 4; });
+  a.in_flight = 5;
+  auto r = a.call("GET", "/api/v1/jobs");
+  REQUIRE(r.status == 503);
+  CHECK(a.header(r, "Retry-After") == "5");
+  CHECK(a.parse(r).root().get_int("retry_after") == std::optional<std::int64_t>(5));
+  CHECK(a.call("GET", "/healthz").status == 200);
+  CHECK(a.call("GET", "/metrics").status == 200);
+  a.in_flight = 4;
+  CHECK(a.call("GET", "/api/v1/jobs").status == 200);
+}
+
+TEST_CASE("shedding: uploads past the queue bound get 503 and no job; every accepted upload is stored", "[shedding]") {
+  Admin a([](Config& c) {
+    c.shedding.max_queue_depth = 5;
+    c.shedding.tenant_rate = 0;
+    c.shedding.client_rate = 0;
+  });
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 12; ++i) {
+    auto r = a.call("POST", "/api/v1/jobs", tiny_zip());
+    if (r.status == 201) ++accepted;
+    if (r.status == 503) {
+      ++refused;
+      CHECK(a.parse(r).root().get_string("code") == std::optional<std::string>("overloaded"));
+      CHECK_FALSE(a.header(r, "Retry-After").empty());
+    }
+    a.clock.advance(1000);  // the waiting count is re-read at most once a second
+  }
+  CHECK(accepted == 5);
+  CHECK(refused == 7);
+  auto page = a.job_store->list("t1", 100, std::nullopt, "");
+  REQUIRE(page.ok());
+  CHECK(static_cast<int>(page->jobs.size()) == accepted);
+}
