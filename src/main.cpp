@@ -2,17 +2,21 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 
+#include "fti/api/api_keys.hpp"
 #include "fti/api/app.hpp"
 #include "fti/cleanup/pipeline.hpp"
 #include "fti/core/config.hpp"
 #include "fti/core/ids.hpp"
 #include "fti/core/log.hpp"
+#include "fti/db/database.hpp"
+#include "fti/db/migrations.hpp"
 #include "fti/jobs/bench.hpp"
 #include "fti/llm/cache.hpp"
 #include "fti/llm/cost.hpp"
@@ -193,6 +197,141 @@ int run_clean(CleanArgs args) {
   return kExitOk;
 }
 
+// --- migrate and keys: the database of the configuration `serve` would use ---
+
+struct DatabaseArgs {
+  std::string config_file, data_dir;
+};
+
+struct OpenedDatabase {
+  std::shared_ptr<const fti::Config> config;
+  std::unique_ptr<fti::db::Database> database;
+  int applied = 0;  // migrations applied by this open
+};
+
+// Loads the configuration as `serve` does, opens database.url and migrates it, so keys can be
+// made before the first `serve` (e.g. in a fresh container volume). The exit code on failure:
+// 2 for a bad configuration, 1 when the database cannot be opened or migrated.
+fti::Result<OpenedDatabase> open_configured_database(const DatabaseArgs& args, int& exit_code) {
+  std::map<std::string, std::string> overrides;
+  if (!args.data_dir.empty()) overrides["server.data_dir"] = args.data_dir;
+  auto config = load(args.config_file, overrides);
+  exit_code = kExitUsage;
+  if (!config) return config.error();
+  fti::log::init("warn", fti::log::Format::text);
+  OpenedDatabase out;
+  out.config = *config;
+  exit_code = kExitJobFailed;
+  if (out.config->database.url.empty()) {  // the default SQLite file lives in data_dir
+    std::error_code ec;
+    fs::create_directories(out.config->server.data_dir, ec);
+    if (ec) {
+      return fti::Error(fti::errc::io_error,
+                        fmt::format("cannot create server.data_dir {}: {}", out.config->server.data_dir, ec.message()));
+    }
+  }
+  fti::db::OpenOptions options;
+  options.pool_size = 2;
+  options.busy_timeout_ms = out.config->database.busy_timeout_ms;
+  const std::string url = out.config->database_url();
+  auto database = fti::db::open_database(url, options);
+  if (!database) return database.error();
+  out.database = std::move(database).value();
+  auto applied = fti::db::migrate(*out.database);
+  if (!applied) return applied.error();
+  out.applied = *applied;
+  exit_code = kExitOk;
+  return out;
+}
+
+int database_error(const fti::Error& error, int exit_code) {
+  std::fprintf(stderr, "error: %s: %s\n", error.code.c_str(), one_line(error.message).c_str());
+  return exit_code;
+}
+
+int run_migrate(const DatabaseArgs& args) {
+  int exit_code = kExitOk;
+  auto opened = open_configured_database(args, exit_code);
+  if (!opened) return database_error(opened.error(), exit_code);
+  const int latest = fti::db::all_migrations().back().version;
+  const auto& config = *opened->config;
+  std::printf("%s: applied %d migration%s; schema at version %d\n",
+              fti::db::redacted_url(config.database_url()).c_str(), opened->applied, opened->applied == 1 ? "" : "s",
+              latest);
+  // Jobs may live in shards; `serve` migrates them too, so `migrate` must as well.
+  for (const auto& url : config.database.shards) {
+    fti::db::OpenOptions options;
+    options.pool_size = 1;
+    options.busy_timeout_ms = config.database.busy_timeout_ms;
+    auto shard = fti::db::open_database(url, options);
+    if (!shard) return database_error(shard.error(), kExitJobFailed);
+    auto applied = fti::db::migrate(**shard);
+    if (!applied) return database_error(applied.error(), kExitJobFailed);
+    std::printf("%s: applied %d migration%s; schema at version %d\n", fti::db::redacted_url(url).c_str(), *applied,
+                *applied == 1 ? "" : "s", latest);
+  }
+  return kExitOk;
+}
+
+struct KeysArgs {
+  DatabaseArgs database;
+  std::string tenant, id;
+  bool admin = false;
+};
+
+int run_keys_create(const KeysArgs& args) {
+  // A bad name is bad usage: say so before touching the database.
+  if (auto valid = fti::api::validate_tenant_name(args.tenant); !valid) return usage_error(valid.error().message);
+  int exit_code = kExitOk;
+  auto opened = open_configured_database(args.database, exit_code);
+  if (!opened) return database_error(opened.error(), exit_code);
+  fti::SystemClock clock;
+  auto store = fti::api::make_sql_api_key_store(*opened->database, clock);
+  auto created = store->create(args.tenant, args.admin);
+  if (!created) return database_error(created.error(), kExitJobFailed);
+  std::printf("id      %s\ntenant  %s\nadmin   %s\nkey     %s\n", created->info.id.c_str(),
+              created->info.tenant.c_str(), created->info.is_admin ? "yes" : "no", created->key.c_str());
+  std::printf("The key cannot be shown again (only its hash is stored): keep it now. "
+              "Send it as 'Authorization: Bearer KEY'.\n");
+  if (opened->config->auth.mode != "api_key") {
+    std::fprintf(stderr, "note: auth.mode is \"%s\"; keys are checked only with auth.mode = \"api_key\" "
+                         "(FTI_AUTH_MODE=api_key)\n", opened->config->auth.mode.c_str());
+  }
+  return kExitOk;
+}
+
+int run_keys_list(const KeysArgs& args) {
+  int exit_code = kExitOk;
+  auto opened = open_configured_database(args.database, exit_code);
+  if (!opened) return database_error(opened.error(), exit_code);
+  fti::SystemClock clock;
+  auto keys = fti::api::make_sql_api_key_store(*opened->database, clock)->list();
+  if (!keys) return database_error(keys.error(), kExitJobFailed);
+  std::size_t tenant_width = 6;
+  for (const auto& k : *keys) tenant_width = std::max(tenant_width, k.tenant.size());
+  std::printf("%-26s  %-*s  %-5s  %-20s  %s\n", "ID", static_cast<int>(tenant_width), "TENANT", "ADMIN", "CREATED",
+              "REVOKED");
+  for (const auto& k : *keys) {
+    std::printf("%-26s  %-*s  %-5s  %-20s  %s\n", k.id.c_str(), static_cast<int>(tenant_width), k.tenant.c_str(),
+                k.is_admin ? "yes" : "no", fti::format_rfc3339(k.created_at).c_str(),
+                k.revoked_at ? fti::format_rfc3339(*k.revoked_at).c_str() : "-");
+  }
+  if (keys->empty()) std::fprintf(stderr, "no API keys yet; create one with `finishthisidea keys create --tenant NAME`\n");
+  return kExitOk;
+}
+
+int run_keys_revoke(const KeysArgs& args) {
+  int exit_code = kExitOk;
+  auto opened = open_configured_database(args.database, exit_code);
+  if (!opened) return database_error(opened.error(), exit_code);
+  fti::SystemClock clock;
+  auto revoked = fti::api::make_sql_api_key_store(*opened->database, clock)->revoke(args.id);
+  if (!revoked) return database_error(revoked.error(), kExitJobFailed);
+  std::printf("revoked key %s (tenant %s) at %s\n", revoked->id.c_str(), revoked->tenant.c_str(),
+              fti::format_rfc3339(revoked->revoked_at.value_or(0)).c_str());
+  return kExitOk;
+}
+
 // --- bench ---
 
 struct BenchArgs {
@@ -264,6 +403,26 @@ int main(int argc, char** argv) {
   bench_jobs->add_option("--prefill-finished", bench.options.prefill_finished,
                          "First fill the table with this many finished jobs");
 
+  // keys and migrate read the configuration as serve does (--config, FTI_* variables).
+  auto add_database_options = [](CLI::App* cmd, DatabaseArgs& args) {
+    cmd->add_option("--config", args.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+    cmd->add_option("--data-dir", args.data_dir, "Folder of the default SQLite file (server.data_dir)");
+  };
+  DatabaseArgs migrate;
+  auto* migrate_cmd = app.add_subcommand("migrate", "Apply the database migrations of database.url");
+  add_database_options(migrate_cmd, migrate);
+
+  KeysArgs keys;
+  auto* keys_cmd = app.add_subcommand("keys", "Manage API keys (auth.mode = \"api_key\")");
+  keys_cmd->require_subcommand(1);
+  auto* keys_create = keys_cmd->add_subcommand("create", "Create a key for a tenant and print it once");
+  keys_create->add_option("--tenant", keys.tenant, "Tenant the key acts for")->required();
+  keys_create->add_flag("--admin", keys.admin, "The key may call the admin endpoints");
+  auto* keys_list = keys_cmd->add_subcommand("list", "List keys: id, tenant, admin, created, revoked");
+  auto* keys_revoke = keys_cmd->add_subcommand("revoke", "Revoke a key by its id");
+  keys_revoke->add_option("ID", keys.id, "The key's id, as `keys list` shows it")->required();
+  for (auto* cmd : {keys_cmd, keys_create, keys_list, keys_revoke}) add_database_options(cmd, keys.database);
+
   auto* version_cmd = app.add_subcommand("version", "Print the version");
 
   try {
@@ -280,6 +439,10 @@ int main(int argc, char** argv) {
   if (serve_cmd->parsed()) return run_serve(serve);
   if (clean_cmd->parsed()) return run_clean(clean);
   if (bench_jobs->parsed()) return run_bench_jobs(bench);
+  if (migrate_cmd->parsed()) return run_migrate(migrate);
+  if (keys_create->parsed()) return run_keys_create(keys);
+  if (keys_list->parsed()) return run_keys_list(keys);
+  if (keys_revoke->parsed()) return run_keys_revoke(keys);
   if (version_cmd->parsed()) {
     std::printf("finishthisidea %s\n", FTI_VERSION);
     return kExitOk;
