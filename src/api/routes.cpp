@@ -1,4 +1,4 @@
-// Route table and the health/metrics endpoints.
+// Route table and the health, metrics and OpenAPI endpoints.
 #include <memory>
 #include <optional>
 
@@ -71,6 +71,11 @@ http::Response handle_metrics(const ApiDeps& deps, http::Request&) {
   return http::Response::text(200, deps.metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+// Public like /healthz: clients and tools read it before they have a key.
+http::Response handle_openapi(const ApiDeps&, http::Request&) {
+  return http::Response::json(200, std::string(openapi_document()));
+}
+
 void register_routes(http::Router& router, const ApiDeps& deps) {
   // Handlers outlive this call; they share one copy of the dependencies.
   auto shared = std::make_shared<const ApiDeps>(deps);
@@ -85,6 +90,7 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("GET", "/healthz", bind(handle_healthz), public_route);
   router.add("GET", "/readyz", bind(handle_readyz), public_route);
   router.add("GET", "/metrics", bind(handle_metrics), public_route);
+  router.add("GET", "/api/v1/openapi.json", bind(handle_openapi), public_route);
   router.add("POST", "/api/v1/jobs", bind(handle_create_job), upload);
   router.add("GET", "/api/v1/jobs", bind(handle_list_jobs));
   router.add("GET", "/api/v1/jobs/{id}", bind(handle_get_job));
@@ -92,6 +98,8 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("POST", "/api/v1/jobs/{id}/retry", bind(handle_retry_job));
   router.add("GET", "/api/v1/jobs/{id}/result", bind(handle_job_result));
   router.add("GET", "/api/v1/jobs/{id}/report", bind(handle_job_report));
+  // Every route here is described in src/api/openapi.json; tests/api/openapi_test.cpp fails
+  // on a route missing there (and on a documented one no longer served).
   router.add_websocket("/api/v1/jobs/{id}/events",
                        [shared](http::Request& req, std::shared_ptr<http::WebSocketChannel> channel) {
                          return handle_job_events(*shared, req, std::move(channel));
