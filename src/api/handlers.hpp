@@ -5,10 +5,11 @@
 
 namespace fti::api {
 
-// Health and operations (routes.cpp).
+// Health, operations and the API's own description (routes.cpp).
 http::Response handle_healthz(const ApiDeps& deps, http::Request& req);
 http::Response handle_readyz(const ApiDeps& deps, http::Request& req);
 http::Response handle_metrics(const ApiDeps& deps, http::Request& req);
+http::Response handle_openapi(const ApiDeps& deps, http::Request& req);
 
 // Admin: feature flags and surge mode (admin_api.cpp). Admin keys only.
 http::Response handle_get_flags(const ApiDeps& deps, http::Request& req);

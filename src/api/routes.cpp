@@ -1,4 +1,4 @@
-// Route table and the health/metrics endpoints.
+// Route table and the health, metrics and OpenAPI endpoints.
 #include <memory>
 #include <optional>
 
@@ -71,6 +71,11 @@ http::Response handle_metrics(const ApiDeps& deps, http::Request&) {
   return http::Response::text(200, deps.metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+// Public like /healthz: clients and tools read it before they have a key.
+http::Response handle_openapi(const ApiDeps&, http::Request&) {
+  return http::Response::json(200, std::string(openapi_document()));
+}
+
 void register_routes(http::Router& router, const ApiDeps& deps) {
   // Handlers outlive this call; they share one copy of the dependencies.
   auto shared = std::make_shared<const ApiDeps>(deps);
@@ -82,9 +87,12 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   http::RouteOptions upload;
   upload.streaming_body = true;
 
+  // Every route here is described in src/api/openapi.json; tests/api/openapi_test.cpp fails
+  // on a route missing there (and on a documented one no longer served).
   router.add("GET", "/healthz", bind(handle_healthz), public_route);
   router.add("GET", "/readyz", bind(handle_readyz), public_route);
   router.add("GET", "/metrics", bind(handle_metrics), public_route);
+  router.add("GET", "/api/v1/openapi.json", bind(handle_openapi), public_route);
   router.add("POST", "/api/v1/jobs", bind(handle_create_job), upload);
   router.add("GET", "/api/v1/jobs", bind(handle_list_jobs));
   router.add("GET", "/api/v1/jobs/{id}", bind(handle_get_job));

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string_view>
 
 #include "fti/core/clock.hpp"
 #include "fti/core/config.hpp"
@@ -47,6 +48,10 @@ struct ApiDeps {
 };
 
 void register_routes(http::Router& router, const ApiDeps& deps);
+
+// The OpenAPI 3.1 description of every route register_routes serves (src/api/openapi.json,
+// embedded at build time; served at GET /api/v1/openapi.json).
+std::string_view openapi_document();
 
 // Authentication middleware for auth.mode: "open" gives every request the anonymous tenant.
 http::Middleware make_auth_middleware(const ApiDeps& deps);
