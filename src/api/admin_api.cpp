@@ -10,13 +10,13 @@
 
 namespace fti::api {
 
-namespace {
-
 std::optional<http::Response> refuse_non_admin(const http::Request& req) {
   if (req.is_admin) return std::nullopt;
   return http::Response::problem(403, errc::forbidden,
                                  "this endpoint needs an admin key (finishthisidea keys create --tenant NAME --admin)");
 }
+
+namespace {
 
 void write_optional_bool(json::Writer& w, std::string_view key, const std::optional<bool>& v) {
   w.key(key);

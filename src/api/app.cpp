@@ -16,6 +16,7 @@
 #include "fti/core/ids.hpp"
 #include "fti/core/log.hpp"
 #include "fti/core/process.hpp"
+#include "fti/db/admin.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
 #include "fti/db/notifications.hpp"
@@ -97,6 +98,8 @@ struct App::Impl {
   bool maintenance_stop = false;
   std::uint16_t port = 0;
   std::thread signal_thread;
+  std::mutex checkpoint_mutex;
+  std::optional<db::CheckpointRecord> last_checkpoint;  // SQLite: the maintenance thread's
 
   Status open_storage_and_database() {
     std::error_code ec;
@@ -312,6 +315,20 @@ struct App::Impl {
     deps.flags = flags.get();
     deps.surge = surge.get();
     deps.in_flight = [this] { return server ? server->in_flight() : std::int64_t{0}; };
+    deps.workers = [this] {
+      ApiDeps::WorkersView v;
+      v.node = node_id;
+      v.total = workers->total_workers();
+      v.busy = workers->busy_workers();
+      v.min = config->workers.min;
+      v.max = config->workers.max;
+      v.executions = workers->executions();
+      return v;
+    };
+    deps.last_checkpoint = [this] {
+      std::lock_guard lock(checkpoint_mutex);
+      return last_checkpoint;
+    };
     register_routes(router, deps);
 
     http::ServerOptions options;
@@ -339,6 +356,7 @@ struct App::Impl {
         lock.unlock();
         prune_expired_jobs();
         prune_llm_cache();
+        checkpoint_sqlite();
         if (clock.now_ms() >= next_sweep) {
           sweep_blobs();
           next_sweep = clock.now_ms() + kSweepEveryMs;
@@ -357,6 +375,19 @@ struct App::Impl {
     maintenance_cv.notify_all();
     if (maintenance.joinable()) maintenance.join();
     if (surge_ticker.joinable()) surge_ticker.join();
+  }
+
+  // SQLite checkpoints on commit when the WAL passes 1,000 pages; a passive one a minute
+  // also keeps the WAL short when writes are few, and tells operators when it last ran.
+  void checkpoint_sqlite() {
+    if (database->dialect() != db::Dialect::sqlite) return;
+    auto done = db::checkpoint_wal(*database, clock.now_ms());
+    if (!done.ok()) {
+      log::get("db")->warn("WAL checkpoint failed: {}", done.error().message);
+      return;
+    }
+    std::lock_guard lock(checkpoint_mutex);
+    last_checkpoint = *done;
   }
 
   void prune_llm_cache() {

@@ -17,6 +17,16 @@ http::Response handle_put_flags(const ApiDeps& deps, http::Request& req);
 http::Response handle_get_surge(const ApiDeps& deps, http::Request& req);
 http::Response handle_post_surge(const ApiDeps& deps, http::Request& req);
 
+// Admin: queues, workers, the database and costs (admin_ops_api.cpp). Admin keys only.
+http::Response handle_admin_queues(const ApiDeps& deps, http::Request& req);
+http::Response handle_pause_queue(const ApiDeps& deps, http::Request& req);
+http::Response handle_resume_queue(const ApiDeps& deps, http::Request& req);
+http::Response handle_admin_workers(const ApiDeps& deps, http::Request& req);
+http::Response handle_admin_database(const ApiDeps& deps, http::Request& req);
+http::Response handle_cancel_query(const ApiDeps& deps, http::Request& req);
+http::Response handle_admin_costs(const ApiDeps& deps, http::Request& req);
+std::optional<http::Response> refuse_non_admin(const http::Request& req);
+
 // Uploads (upload.cpp).
 http::Response handle_create_job(const ApiDeps& deps, http::Request& req);
 

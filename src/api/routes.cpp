@@ -104,6 +104,13 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("PUT", "/api/v1/admin/flags", bind(handle_put_flags));
   router.add("GET", "/api/v1/admin/surge", bind(handle_get_surge));
   router.add("POST", "/api/v1/admin/surge", bind(handle_post_surge));
+  router.add("GET", "/api/v1/admin/queues", bind(handle_admin_queues));
+  router.add("POST", "/api/v1/admin/queues/{name}/pause", bind(handle_pause_queue));
+  router.add("POST", "/api/v1/admin/queues/{name}/resume", bind(handle_resume_queue));
+  router.add("GET", "/api/v1/admin/workers", bind(handle_admin_workers));
+  router.add("GET", "/api/v1/admin/database", bind(handle_admin_database));
+  router.add("POST", "/api/v1/admin/database/queries/{pid}/cancel", bind(handle_cancel_query));
+  router.add("GET", "/api/v1/admin/costs", bind(handle_admin_costs));
   router.add_websocket("/api/v1/jobs/{id}/events",
                        [shared](http::Request& req, std::shared_ptr<http::WebSocketChannel> channel) {
                          return handle_job_events(*shared, req, std::move(channel));

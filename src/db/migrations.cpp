@@ -120,6 +120,15 @@ ALTER TABLE jobs ALTER COLUMN id TYPE TEXT COLLATE "C",
 // SQLite compares text byte by byte already (BINARY): nothing to do.
 constexpr const char* kByteOrderKeysSqlite = "SELECT 1;";
 
+// Queues an operator paused (POST /api/v1/admin/queues/{name}/pause): workers of every
+// instance skip them until resumed.
+constexpr const char* kPausedQueues = R"sql(
+CREATE TABLE paused_queues (
+  queue     TEXT PRIMARY KEY,
+  paused_at BIGINT NOT NULL
+);
+)sql";
+
 constexpr const char* kCreateMigrationsTable = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version    INTEGER PRIMARY KEY,
@@ -170,6 +179,7 @@ const std::vector<Migration>& all_migrations() {
       {3, "llm cache and cost ledger", kLlm, ""},
       {4, "lease index by lease presence", kLeaseIndex, ""},
       {5, "job keys in byte order", kByteOrderKeysSqlite, kByteOrderKeysPostgres},
+      {6, "paused queues", kPausedQueues, ""},
   };
   return migrations;
 }

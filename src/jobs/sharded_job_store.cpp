@@ -189,6 +189,38 @@ class ShardedJobStore final : public JobStore {
     return total;
   }
 
+  Result<std::map<std::string, QueueStats>> queue_stats(TimeMs since) override {
+    std::map<std::string, QueueStats> total;
+    for (auto& shard : shards_) {
+      FTI_ASSIGN_OR_RETURN(auto stats, shard->queue_stats(since));
+      for (const auto& [queue, s] : stats) {
+        auto& t = total[queue];
+        t.waiting += s.waiting;
+        t.running += s.running;
+        t.succeeded += s.succeeded;
+        t.failed += s.failed;
+        t.cancelled += s.cancelled;
+        t.paused = t.paused || s.paused;
+      }
+    }
+    return total;
+  }
+
+  // Every shard holds the mark, so each shard's claims see it.
+  Status set_queue_paused(const std::string& queue, bool paused, TimeMs now) override {
+    for (auto& shard : shards_) FTI_TRY(shard->set_queue_paused(queue, paused, now));
+    return ok_status();
+  }
+
+  Result<std::set<std::string>> paused_queues() override {
+    std::set<std::string> all;
+    for (auto& shard : shards_) {
+      FTI_ASSIGN_OR_RETURN(auto paused, shard->paused_queues());
+      all.insert(paused.begin(), paused.end());
+    }
+    return all;
+  }
+
   Result<std::vector<std::string>> prune(TimeMs succeeded_before, TimeMs failed_before, int limit) override {
     std::vector<std::string> ids;
     for (auto& shard : shards_) {

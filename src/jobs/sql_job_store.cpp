@@ -241,6 +241,12 @@ std::string prune_sql(db::Dialect dialect) {
          "SELECT id FROM jobs WHERE (status = 'succeeded' AND finished_at < $1) OR "
          "(status IN ('failed', 'cancelled') AND finished_at < $2) LIMIT $3" + (pg ? "))" : ")") + " RETURNING id";
 }
+// The admin's queue view: what waits and runs now, and what finished since $1.
+constexpr std::string_view kQueueNow =
+    "SELECT type, status, COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying', 'running') GROUP BY type, status";
+constexpr std::string_view kQueueFinished =
+    "SELECT type, status, COUNT(*) FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') "
+    "AND finished_at >= $1 GROUP BY type, status";
 constexpr std::string_view kQueueDepth =
     "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying')";
 // Waiting jobs become due at run_at; running ones become claimable again when their lease ends.
@@ -487,6 +493,52 @@ class SqlJobStore final : public JobStore {
     }));
     if (outcome.ok() && tenant) wrote(*tenant);
     return outcome;
+  }
+
+  Result<std::map<std::string, QueueStats>> queue_stats(TimeMs since) override {
+    std::map<std::string, QueueStats> out;
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      out.clear();
+      FTI_ASSIGN_OR_RETURN(auto now_rows, c.query(kQueueNow));
+      for (const auto& r : now_rows) {
+        auto& q = out[r.get_text(0)];
+        (r.get_text(1) == "running" ? q.running : q.waiting) += r.get_int(2);
+      }
+      FTI_ASSIGN_OR_RETURN(auto done_rows, c.query(kQueueFinished, {int_value(since)}));
+      for (const auto& r : done_rows) {
+        auto& q = out[r.get_text(0)];
+        const std::string status = r.get_text(1);
+        (status == "succeeded" ? q.succeeded : status == "failed" ? q.failed : q.cancelled) += r.get_int(2);
+      }
+      FTI_ASSIGN_OR_RETURN(auto paused, c.query("SELECT queue FROM paused_queues"));
+      for (const auto& r : paused) out[r.get_text(0)].paused = true;
+      return ok_status();
+    }));
+    return out;
+  }
+
+  Status set_queue_paused(const std::string& queue, bool paused, TimeMs now) override {
+    return db_.transact(TxMode::write, [&](Connection& c) -> Status {
+      if (paused) {
+        FTI_TRY(c.execute("INSERT INTO paused_queues (queue, paused_at) VALUES ($1, $2) ON CONFLICT (queue) DO NOTHING",
+                          {Value(queue), int_value(now)}));
+        return ok_status();
+      }
+      FTI_TRY(c.execute("DELETE FROM paused_queues WHERE queue = $1", {Value(queue)}));
+      // Workers of other instances hear of the jobs at once, as after an enqueue.
+      return tell_workers(c, queue);
+    });
+  }
+
+  Result<std::set<std::string>> paused_queues() override {
+    std::set<std::string> out;
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      out.clear();
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query("SELECT queue FROM paused_queues"));
+      for (const auto& r : rows) out.insert(r.get_text(0));
+      return ok_status();
+    }));
+    return out;
   }
 
   Result<std::int64_t> queue_depth() override {

@@ -259,6 +259,13 @@ int WorkerPool::claim_round() {
       return 0;
     }
     waiting = *counts;
+    // A paused queue's jobs wait; read with the counts, so a pause takes effect within a
+    // count's lifetime on every instance.
+    if (auto paused = store_.paused_queues(); paused.ok()) {
+      for (const auto& q : *paused) waiting.erase(q);
+    } else {
+      logger()->warn("reading paused queues failed: {}", paused.error().message);
+    }
     std::lock_guard lock(mutex_);
     waiting_ = waiting;
   }

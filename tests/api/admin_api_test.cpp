@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <thread>
 
 #include "api/string_body.hpp"
 #include "fakes/fake_blob_store.hpp"
@@ -10,6 +11,7 @@
 #include "fti/api/api.hpp"
 #include "fti/api/surge_responder.hpp"
 #include "fti/core/json.hpp"
+#include "fti/db/admin.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/llm/router.hpp"
 #include "fti/ops/flags.hpp"
@@ -59,9 +61,12 @@ struct Admin {
                       bool admin = true, const std::string& tenant = "t1", const std::string& from = "10.0.0.7") {
     http::Request req;
     req.method = method;
-    req.target = req.path = path;
+    req.target = path;
+    const auto q = path.find('?');
+    req.path = path.substr(0, q);
+    if (q != std::string::npos) req.query = http::parse_query(path.substr(q + 1));
     req.remote_address = from;
-    auto match = router.match(method, path);
+    auto match = router.match(method, req.path);
     REQUIRE(match.route);
     req.params = match.params;
     testing::StringBody stream(body);
@@ -276,4 +281,133 @@ TEST_CASE("shedding: uploads past the queue bound get 503 and no job; every acce
   auto page = a.job_store->list("t1", 100, std::nullopt, "");
   REQUIRE(page.ok());
   CHECK(static_cast<int>(page->jobs.size()) == accepted);
+}
+
+TEST_CASE("admin: queues show waiting, running and finished jobs; pause and resume by name", "[admin]") {
+  Admin a;
+  jobs::NewJob job;
+  job.tenant = "t1";
+  job.input = {"a.zip", 10, "abc", "uploads/a"};
+  for (int i = 0; i < 3; ++i) REQUIRE(a.job_store->enqueue(job, a.clock.now_ms()).ok());
+  auto claimed = a.job_store->claim("w", 1, a.clock.now_ms(), 60000, "cleanup");
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->size() == 1);
+  REQUIRE(*a.job_store->complete(claimed->front().id, claimed->front().attempt, "{}", a.clock.now_ms()));
+
+  auto view = a.parse(a.call("GET", "/api/v1/admin/queues"));
+  std::optional<json::Value> cleanup;
+  for (const auto& q : view.root().get("queues")->items()) {
+    if (q.get_string("name") == std::optional<std::string>("cleanup")) cleanup = q;
+  }
+  REQUIRE(cleanup);
+  CHECK(cleanup->get_int("waiting") == std::optional<std::int64_t>(2));
+  CHECK(cleanup->get_int("running") == std::optional<std::int64_t>(0));
+  CHECK(cleanup->get("finished_last_minute")->get_int("succeeded") == std::optional<std::int64_t>(1));
+  CHECK(cleanup->get_bool("paused") == std::optional<bool>(false));
+
+  auto paused = a.call("POST", "/api/v1/admin/queues/cleanup/pause");
+  REQUIRE(paused.status == 200);
+  CHECK(a.job_store->paused_queues()->count("cleanup") == 1);
+  CHECK(a.call("POST", "/api/v1/admin/queues/nope/pause").status == 404);
+  CHECK(a.call("POST", "/api/v1/admin/queues/cleanup/pause", {}, false).status == 403);
+  REQUIRE(a.call("POST", "/api/v1/admin/queues/cleanup/resume").status == 200);
+  CHECK(a.job_store->paused_queues()->empty());
+}
+
+TEST_CASE("admin: workers of this instance, and the database's state", "[admin]") {
+  Admin a;
+  CHECK(a.call("GET", "/api/v1/admin/workers").status == 404);  // no pool wired in this test
+  a.deps.workers = [] { return api::ApiDeps::WorkersView{"node-1", 4, 1, 2, 8, 17}; };
+  http::Router with_pool;
+  api::register_routes(with_pool, a.deps);
+  http::Request req;
+  req.method = "GET";
+  req.is_admin = true;
+  auto body = a.parse(with_pool.match("GET", "/api/v1/admin/workers").route->handler(req));
+  CHECK(body.root().get_int("idle") == std::optional<std::int64_t>(3));
+  CHECK(body.root().get_string("node") == std::optional<std::string>("node-1"));
+
+  auto db = a.call("GET", "/api/v1/admin/database");
+  REQUIRE(db.status == 200);
+  auto state = a.parse(db);
+  CHECK(state.root().get_int("size_bytes").value_or(0) > 0);
+  CHECK(a.call("GET", "/api/v1/admin/database?long_query_seconds=-3").status == 400);
+}
+
+TEST_CASE("admin: SQLite reports its WAL and checkpoint; queries cannot be cancelled there", "[admin][sqlite]") {
+  Admin a;
+  auto checkpoint = db::checkpoint_wal(*a.database, a.clock.now_ms());
+  REQUIRE(checkpoint.ok());
+  a.deps.last_checkpoint = [&] { return std::optional<db::CheckpointRecord>(*checkpoint); };
+  http::Router r;
+  api::register_routes(r, a.deps);
+  http::Request req;
+  req.method = "GET";
+  req.is_admin = true;
+  auto state = a.parse(r.match("GET", "/api/v1/admin/database").route->handler(req));
+  CHECK(state.root().get_string("driver") == std::optional<std::string>("sqlite"));
+  CHECK(state.root().get("wal_bytes"));
+  CHECK(state.root().get("last_checkpoint")->get_string("at") == std::optional<std::string>(format_rfc3339(a.clock.now_ms())));
+  auto cancel = a.call("POST", "/api/v1/admin/database/queries/123/cancel");
+  CHECK(cancel.status == 400);
+}
+
+TEST_CASE("admin: PostgreSQL lists a long query and cancels it", "[admin][postgres]") {
+  REQUIRE(testing::testing_postgres());
+  Admin a;
+  auto sleeper = a.test_db.open();
+  std::string sleep_error;
+  std::thread slow([&] {
+    auto conn = sleeper->acquire();
+    REQUIRE(conn.ok());
+    auto r = (*conn)->query("SELECT pg_sleep(30)");
+    sleep_error = r.ok() ? "" : r.error().message;
+  });
+  std::int64_t pid = 0;
+  for (int i = 0; i < 500 && pid == 0; ++i) {
+    auto state = a.parse(a.call("GET", "/api/v1/admin/database?long_query_seconds=0.2"));
+    CHECK(state.root().get("connections")->is_object());
+    for (const auto& q : state.root().get("long_queries")->items()) {
+      if (q.get_string("query")->find("pg_sleep") != std::string::npos) pid = *q.get_int("pid");
+    }
+    if (pid == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(pid > 0);
+  auto cancelled = a.call("POST", "/api/v1/admin/database/queries/" + std::to_string(pid) + "/cancel");
+  CHECK(cancelled.status == 200);
+  slow.join();
+  CHECK(sleep_error.find("cancel") != std::string::npos);
+  CHECK(a.call("POST", "/api/v1/admin/database/queries/999999/cancel").status == 404);
+}
+
+TEST_CASE("admin: the cost report adds up LLM spend, jobs and recommendations", "[admin]") {
+  Admin a;
+  auto conn = a.database->acquire();
+  REQUIRE(conn.ok());
+  const auto at = a.clock.now_ms();
+  // Twelve jobs that used a model, ten of them paying a cloud one.
+  for (int i = 0; i < 12; ++i) {
+    const std::string provider = i < 10 ? "openai" : "ollama";
+    REQUIRE((*conn)->execute("INSERT INTO llm_costs (job_id, provider, model, tokens_in, tokens_out, cost_nusd, at) "
+                             "VALUES ($1, $2, $3, 1000, 500, $4, $5)",
+                             {db::Value("job-" + std::to_string(i)), db::Value(provider),
+                              db::Value(std::string(i < 10 ? "gpt-4o-mini" : "codellama")),
+                              db::Value(std::int64_t{i < 10 ? 450'000 : 0}), db::Value(at)})
+                .ok());
+  }
+  auto report = a.call("GET", "/api/v1/admin/costs?hours=1");
+  REQUIRE(report.status == 200);
+  auto doc = a.parse(report);
+  auto llm = doc.root().get("llm");
+  CHECK(llm->get_int("calls") == std::optional<std::int64_t>(12));
+  CHECK(llm->get_double("cost_usd").value_or(0) == Approx(0.0045));
+  CHECK(llm->get("by_provider_model")->items().size() == 2);
+  CHECK(llm->get_double("jobs_escalated_to_cloud").value_or(0) == Approx(10.0 / 12));
+  bool advises_ollama = false;
+  for (const auto& r : doc.root().get("recommendations")->items()) {
+    advises_ollama = advises_ollama || r.as_string()->find("Ollama") != std::string::npos;
+  }
+  CHECK(advises_ollama);
+  CHECK(a.call("GET", "/api/v1/admin/costs?hours=0").status == 400);
+  CHECK(a.call("GET", "/api/v1/admin/costs", {}, false).status == 403);
 }

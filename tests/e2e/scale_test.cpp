@@ -132,6 +132,11 @@ struct Cluster {
         // Two workers each: six cleanups at once are plenty for two cores.
         "FTI_WORKERS_MIN=2",
         "FTI_WORKERS_MAX=2",
+        // This test is about failover: its one tenant polls 200 jobs as fast as it can, which
+        // the default per-tenant and per-address limits would (rightly) answer with 429s.
+        // Shedding has its own tests (tests/api/admin_api_test.cpp, tests/e2e/shedding_test.cpp).
+        "FTI_SHEDDING_TENANT_RATE=0",
+        "FTI_SHEDDING_CLIENT_RATE=0",
     };
     std::vector<int> ports;
     for (int i = 0; i < 3; ++i) {

@@ -298,3 +298,38 @@ TEST_CASE("worker pool: jobs survive a restart and all get processed", "[jobs]")
   CHECK(handler.total() == 10);
   for (const auto& id : ids) CHECK(handler.runs(id) == 1);
 }
+
+TEST_CASE("worker pool: a paused queue keeps its jobs until resumed; other queues run", "[jobs]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  CountingHandler handler;
+  REQUIRE(f.store->set_queue_paused("cleanup", true, clock.now_ms()).ok());
+  REQUIRE(f.store->set_queue_paused("cleanup", true, clock.now_ms()).ok());  // idempotent
+  std::vector<std::string> paused_ids;
+  for (int i = 0; i < 3; ++i) paused_ids.push_back(f.enqueue().id);
+  jobs::NewJob other;
+  other.tenant = "acme";
+  other.type = "template";
+  other.input = {"t.zip", 10, "def456", "uploads/t"};
+  auto templ = f.store->enqueue(other, f.clock.now_ms());
+  REQUIRE(templ.ok());
+
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(1000), fast_options(2));
+  pool.start();
+  pool.notify();
+  // The other queue's job ran, so the dispatcher has claimed since the pause was set.
+  REQUIRE(wait_until([&] { return status_is(f, templ->id, JobStatus::succeeded); }));
+  CHECK(all_status(f, paused_ids, JobStatus::queued));
+  for (const auto& id : paused_ids) CHECK(handler.runs(id) == 0);
+  auto stats = f.store->queue_stats(0);
+  REQUIRE(stats.ok());
+  CHECK((*stats)["cleanup"].paused);
+  CHECK((*stats)["cleanup"].waiting == 3);
+  CHECK((*stats)["template"].succeeded == 1);
+
+  REQUIRE(f.store->set_queue_paused("cleanup", false, clock.now_ms()).ok());
+  pool.notify();
+  REQUIRE(wait_until([&] { return all_status(f, paused_ids, JobStatus::succeeded); }));
+  pool.stop(1s);
+  CHECK(handler.total() == 4);
+}

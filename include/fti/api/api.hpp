@@ -8,6 +8,7 @@
 
 #include "fti/core/clock.hpp"
 #include "fti/core/config.hpp"
+#include "fti/db/admin.hpp"
 #include "fti/http/router.hpp"
 #include "fti/http/server.hpp"
 
@@ -45,6 +46,16 @@ struct ApiDeps {
   ops::FeatureFlags* flags = nullptr;   // /api/v1/admin/flags; null: the routes answer 404
   ops::SurgeController* surge = nullptr;  // /api/v1/admin/surge; counts requests for surge mode
   std::function<std::int64_t()> in_flight;  // requests being handled (the server's count)
+
+  // This instance's worker pool, for /api/v1/admin/workers and the cost report.
+  struct WorkersView {
+    std::string node;
+    int total = 0, busy = 0, min = 0, max = 0;
+    std::uint64_t executions = 0;
+  };
+  std::function<WorkersView()> workers;
+  // SQLite: this process's last WAL checkpoint (the maintenance thread runs one a minute).
+  std::function<std::optional<db::CheckpointRecord>()> last_checkpoint;
 };
 
 void register_routes(http::Router& router, const ApiDeps& deps);

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,6 +123,19 @@ class JobStore {
   // cancelled before `failed_before`. Returns their ids, so their blobs can go too.
   virtual Result<std::vector<std::string>> prune(TimeMs succeeded_before, TimeMs failed_before,
                                                  int limit) = 0;
+
+  // Per queue: jobs waiting (due or not) and running now, jobs finished since `since` by
+  // outcome, and whether the queue is paused (the admin's queue view).
+  struct QueueStats {
+    std::int64_t waiting = 0, running = 0;
+    std::int64_t succeeded = 0, failed = 0, cancelled = 0;  // finished since `since`
+    bool paused = false;
+  };
+  virtual Result<std::map<std::string, QueueStats>> queue_stats(TimeMs since) = 0;
+  // A paused queue keeps its jobs but no worker of any instance claims from it (the mark is
+  // in the database); resuming lets them run again. Idempotent.
+  virtual Status set_queue_paused(const std::string& queue, bool paused, TimeMs now) = 0;
+  virtual Result<std::set<std::string>> paused_queues() = 0;
 
   // Jobs waiting to run (queued or retrying), for metrics and the autoscaler.
   virtual Result<std::int64_t> queue_depth() = 0;
