@@ -336,6 +336,7 @@ struct App::Impl {
     options.port = hp.port;
     options.io_threads = config->server.threads;
     options.blocking_threads = config->server.blocking_threads;
+    options.request_threads = config->server.request_threads;
     options.max_upload_bytes = config->server.max_upload_bytes;
     options.io_timeout_seconds = config->server.request_timeout_seconds;
     options.node_id = node_id;

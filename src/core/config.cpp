@@ -149,6 +149,7 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(integer("server.max_upload_bytes", &Config::server, &ServerConfig::max_upload_bytes, 1, kMaxI));
     k.push_back(integer("server.threads", &Config::server, &ServerConfig::threads, 1, 256));
     k.push_back(integer("server.blocking_threads", &Config::server, &ServerConfig::blocking_threads, 1, 1024));
+    k.push_back(integer("server.request_threads", &Config::server, &ServerConfig::request_threads, 1, 1024));
     k.push_back(integer("server.request_timeout_seconds", &Config::server, &ServerConfig::request_timeout_seconds, 1, 3600));
     k.push_back(integer("server.drain_seconds", &Config::server, &ServerConfig::drain_seconds, 0, 3600));
     k.push_back(str("auth.mode", &Config::auth, &AuthConfig::mode, {"open", "api_key"}));

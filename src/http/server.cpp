@@ -300,7 +300,8 @@ struct ServerCore {
         log(log::get("http")),
         ioc(std::max(1, options.io_threads)),
         acceptor(asio::make_strand(ioc)),
-        pool(static_cast<std::size_t>(std::max(1, options.blocking_threads))) {}
+        pool(static_cast<std::size_t>(std::max(1, options.blocking_threads))),
+        quick_pool(static_cast<std::size_t>(std::max(1, options.request_threads))) {}
 
   std::chrono::seconds timeout() const { return std::chrono::seconds(std::max(1, options.io_timeout_seconds)); }
 
@@ -336,8 +337,9 @@ struct ServerCore {
   std::int64_t websockets = 0;  // open WebSocket connections, under websockets_mutex
   asio::io_context ioc;
   tcp::acceptor acceptor;
-  // Declared after the io_context: its queued jobs hold work on it and must go first.
-  asio::thread_pool pool;
+  // Declared after the io_context: their queued jobs hold work on it and must go first.
+  asio::thread_pool pool;        // long: uploads, upgrades, streamed bodies
+  asio::thread_pool quick_pool;  // short: every other request
 };
 
 // One accepted WebSocket: writes the channel's messages one at a time, keeps a read pending
@@ -715,7 +717,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     exchange_->upload = std::make_shared<UploadChannel>(std::move(request_more), content_length,
                                                         core_.timeout() + std::chrono::seconds(5));
     exchange_->request.body_stream = exchange_->upload.get();
-    dispatch_to_pool();
+    dispatch_to_pool(core_.pool);  // the handler reads the body as it arrives: long
   }
 
   void start_body_read(void (Session::*handler)(error_code, std::size_t)) {
@@ -803,10 +805,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     });
   }
 
-  void dispatch_to_pool() {
+  void dispatch_to_pool() { dispatch_to_pool(core_.quick_pool); }
+
+  void dispatch_to_pool(asio::thread_pool& pool) {
     auto self = shared_from_this();
     auto exchange = exchange_;
-    asio::post(core_.pool, [self, exchange, work = asio::make_work_guard(core_.ioc)]() mutable {
+    asio::post(pool, [self, exchange, work = asio::make_work_guard(core_.ioc)]() mutable {
       Response response = self->core_.handle(exchange->request, *exchange->route);
       asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->send_response(std::move(response));
@@ -1117,6 +1121,7 @@ HttpServer::HttpServer(ServerOptions options, const Router& router, ops::Metrics
 HttpServer::~HttpServer() {
   stop();
   impl_->core.pool.join();
+  impl_->core.quick_pool.join();
 }
 
 void HttpServer::use(Middleware middleware) { impl_->core.middlewares.push_back(std::move(middleware)); }

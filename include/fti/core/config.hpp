@@ -17,7 +17,8 @@ struct ServerConfig {
   std::string data_dir = "./data";
   std::int64_t max_upload_bytes = 512LL * 1024 * 1024;
   int threads = 2;                   // I/O threads running the Beast server
-  int blocking_threads = 8;          // threads for handlers that touch the database or disk
+  int blocking_threads = 8;          // threads for uploads, WebSocket upgrades, streamed bodies
+  int request_threads = 2;           // threads for every other request (short handlers)
   int request_timeout_seconds = 30;  // per read/write on a connection
   int drain_seconds = 20;            // grace period for in-flight work on SIGTERM
 };

