@@ -104,6 +104,7 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("PUT", "/api/v1/admin/flags", bind(handle_put_flags));
   router.add("GET", "/api/v1/admin/surge", bind(handle_get_surge));
   router.add("POST", "/api/v1/admin/surge", bind(handle_post_surge));
+  router.add("GET", "/api/v1/admin/sla", bind(handle_get_sla));
   router.add_websocket("/api/v1/jobs/{id}/events",
                        [shared](http::Request& req, std::shared_ptr<http::WebSocketChannel> channel) {
                          return handle_job_events(*shared, req, std::move(channel));

@@ -561,7 +561,11 @@ void WorkerPool::commit(std::vector<Pending>& batch) {
         options_.metrics->observe("fti_job_peak_rss_bytes", {}, static_cast<double>(*p.outcome.peak_rss_bytes));
       }
     }
-    if (observer_) observer_->on_finished(p.job, p.status, p.seconds);
+    if (observer_) {
+      // The job as claimed, with this attempt's error (observers judge failures by code).
+      if (p.outcome.kind == Outcome::Kind::failed) p.job.error = p.outcome.failure.error;
+      observer_->on_finished(p.job, p.status, p.seconds);
+    }
   }
 }
 

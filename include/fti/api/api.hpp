@@ -25,6 +25,7 @@ namespace fti::ops {
 class Metrics;
 class FeatureFlags;
 class SurgeController;
+class SlaMonitor;
 }
 
 namespace fti::api {
@@ -45,6 +46,7 @@ struct ApiDeps {
   ops::FeatureFlags* flags = nullptr;   // /api/v1/admin/flags; null: the routes answer 404
   ops::SurgeController* surge = nullptr;  // /api/v1/admin/surge; counts requests for surge mode
   std::function<std::int64_t()> in_flight;  // requests being handled (the server's count)
+  const ops::SlaMonitor* sla = nullptr;     // /api/v1/admin/sla; null: the route answers 404
 };
 
 void register_routes(http::Router& router, const ApiDeps& deps);

@@ -47,6 +47,8 @@ class JobObserver {
   virtual ~JobObserver() = default;
   virtual void on_started(const Job& /*job*/) {}
   virtual void on_progress(const Job& job, int percent, const std::string& stage) = 0;
+  // `job` is the job as claimed; for a failed attempt its `error` is that attempt's.
+  // `seconds` is the attempt's run time.
   virtual void on_finished(const Job& job, JobStatus status, double seconds) = 0;
 };
 
