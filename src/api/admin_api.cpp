@@ -1,10 +1,11 @@
-// Admin endpoints for feature flags and surge mode. Admin keys only (in "open" mode on
+// Admin endpoints for feature flags, surge mode and the SLA. Admin keys only (in "open" mode on
 // loopback the anonymous tenant is the admin): anyone else gets 403, so a tenant's key
 // cannot switch off work for everybody.
 #include <fmt/format.h>
 
 #include "fti/core/json.hpp"
 #include "fti/ops/flags.hpp"
+#include "fti/ops/sla.hpp"
 #include "fti/ops/surge.hpp"
 #include "handlers.hpp"
 
@@ -127,6 +128,48 @@ http::Response handle_post_surge(const ApiDeps& deps, http::Request& req) {
   if (!forced) return http::Response::from_error(forced.error());
   deps.surge->force(*forced, deps.clock ? deps.clock->now_ms() : SystemClock().now_ms());
   return http::Response::json(200, surge_json(deps.surge->status(), deps));
+}
+
+namespace {
+
+void write_targets(json::Writer& w, const ops::SlaTargets& t) {
+  w.key("targets").begin_object();
+  w.field("availability_percent", t.availability_percent).field("error_rate_percent", t.error_rate_percent);
+  w.field("p50_ms", t.p50_ms).field("p95_ms", t.p95_ms).field("p99_ms", t.p99_ms);
+  w.field("sustained_per_second", t.sustained_per_second).field("peak_per_second", t.peak_per_second);
+  w.end_object();
+}
+
+std::string sla_json(const ops::SlaReport& report) {
+  json::Writer w;
+  w.begin_object();
+  w.field("window_seconds", report.window_seconds).field("compliant", report.compliant);
+  w.key("services").begin_object();
+  for (const auto& s : report.services) {
+    w.key(s.service).begin_object();
+    w.field("count", s.count).field("rate_per_second", s.rate_per_second).field("peak_per_second", s.peak_per_second);
+    w.field("availability_percent", s.availability_percent).field("error_rate_percent", s.error_rate_percent);
+    w.field("p50_ms", s.p50_ms).field("p95_ms", s.p95_ms).field("p99_ms", s.p99_ms);
+    write_targets(w, s.targets);
+    w.field("compliant", s.compliant);
+    w.key("violations").begin_array();
+    for (const auto& v : s.violations) {
+      w.begin_object().field("metric", v.metric).field("target", v.target).field("measured", v.measured).end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_object();
+  w.end_object();
+  return w.take();
+}
+
+}  // namespace
+
+http::Response handle_get_sla(const ApiDeps& deps, http::Request& req) {
+  if (auto refused = refuse_non_admin(req)) return std::move(*refused);
+  if (!deps.sla) return http::Response::problem(404, errc::not_found, "the SLA monitor is not set up here");
+  return http::Response::json(200, sla_json(deps.sla->report(deps.clock ? deps.clock->now_ms() : SystemClock().now_ms())));
 }
 
 }  // namespace fti::api

@@ -34,6 +34,7 @@
 #include "fti/llm/router.hpp"
 #include "fti/ops/flags.hpp"
 #include "fti/ops/metrics.hpp"
+#include "fti/ops/sla.hpp"
 #include "fti/ops/surge.hpp"
 #include "fti/storage/blob_store.hpp"
 #include "fti/storage/cold_storage.hpp"
@@ -44,6 +45,36 @@ namespace fti::api {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The worker pool's observer: the events' publisher, and the cleanup SLA's source. A cleanup
+// job that ends (succeeded, or failed for good) is timed from its submission.
+class SlaJobObserver final : public jobs::JobObserver {
+ public:
+  SlaJobObserver(jobs::JobObserver& next, ops::SlaMonitor& sla, const Clock& clock)
+      : next_(next), sla_(sla), clock_(clock) {}
+
+  void on_started(const jobs::Job& job) override { next_.on_started(job); }
+  void on_progress(const jobs::Job& job, int percent, const std::string& stage) override {
+    next_.on_progress(job, percent, stage);
+  }
+  void on_finished(const jobs::Job& job, jobs::JobStatus status, double seconds) override {
+    next_.on_finished(job, status, seconds);
+    if (job.type != "cleanup") return;
+    if (status != jobs::JobStatus::succeeded && status != jobs::JobStatus::failed) return;
+    const TimeMs now = clock_.now_ms();
+    ops::CleanupOutcome outcome = ops::CleanupOutcome::succeeded;
+    if (status == jobs::JobStatus::failed) {
+      const bool input = job.error && ops::is_input_fault(job.error->code);
+      outcome = input ? ops::CleanupOutcome::failed_input : ops::CleanupOutcome::failed_service;
+    }
+    sla_.record_cleanup(now, static_cast<double>(std::max<TimeMs>(0, now - job.created_at)) / 1000.0, outcome);
+  }
+
+ private:
+  jobs::JobObserver& next_;
+  ops::SlaMonitor& sla_;
+  const Clock& clock_;
+};
 
 std::vector<storage::BlobStore*> raw(const std::vector<std::unique_ptr<storage::BlobStore>>& stores) {
   std::vector<storage::BlobStore*> out;
@@ -77,10 +108,14 @@ struct App::Impl {
   std::unique_ptr<ops::SurgeController> surge;  // the last minute's rate against the baseline
   std::unique_ptr<SurgeResponder> surge_responder;
   std::thread surge_ticker;                     // decides once a second, requests or not
+  std::unique_ptr<ops::SlaMonitor> sla;         // api, cleanup and websocket service levels
+  bool sla_compliant = true;                    // the last report's verdict (surge ticker only)
+  bool sla_pressure = false;                    // the cleanup SLA asks for workers (surge ticker only)
   std::unique_ptr<jobs::JobHandler> cleanup_handler;
   std::unique_ptr<jobs::JobHandler> handler;  // replicate jobs, then cleanup; null without replicas
   jobs::EventBus events;                               // job events for WebSockets
   std::unique_ptr<jobs::EventBusObserver> observer;   // publishes the workers' transitions
+  std::unique_ptr<SlaJobObserver> sla_observer;       // and times cleanups for the SLA
   std::unique_ptr<jobs::WorkerPool> workers;
   std::string node_id;  // this instance, in worker leases and cross-instance events
   // PostgreSQL only: events to and from other instances, and the session that hears them
@@ -211,6 +246,7 @@ struct App::Impl {
     surge = std::make_unique<ops::SurgeController>(o, clock.now_ms());
     surge_responder = std::make_unique<SurgeResponder>(config, *flags, llm_router.get(), metrics);
     surge->on_change([this](const ops::SurgeStatus& status) { surge_responder->apply(status); });
+    sla = std::make_unique<ops::SlaMonitor>(ops::sla_options_from_config(config->sla), clock.now_ms());
   }
 
   void start_surge_ticker() {
@@ -220,10 +256,44 @@ struct App::Impl {
       while (!maintenance_stop) {
         lock.unlock();
         surge->tick(clock.now_ms());
+        check_sla();
         lock.lock();
         maintenance_cv.wait_for(lock, std::chrono::seconds(1), [&] { return maintenance_stop; });
       }
     });
+  }
+
+  // Once a second: the SLA gauges, a log line when the verdict changes, and pressure on the
+  // worker pool while the cleanup figures ask for more workers.
+  void check_sla() {
+    const auto report = sla->report(clock.now_ms());
+    for (const auto& s : report.services) {
+      metrics.set("fti_sla_compliant", {{"service", s.service}}, s.compliant ? 1.0 : 0.0);
+    }
+    if (report.compliant != sla_compliant) {
+      sla_compliant = report.compliant;
+      if (report.compliant) {
+        log::get("sla")->info("every service meets its SLA again");
+      } else {
+        std::vector<std::string> missed;
+        for (const auto& s : report.services) {
+          for (const auto& v : s.violations) {
+            missed.push_back(fmt::format("{} {} {:.2f} (target {:.2f})", s.service, v.metric, v.measured, v.target));
+          }
+        }
+        log::get("sla")->warn("SLA missed over the last {} s: {}", report.window_seconds, fmt::join(missed, "; "));
+      }
+    }
+    const bool pressure = ops::cleanup_needs_workers(report);
+    if (pressure != sla_pressure) {
+      sla_pressure = pressure;
+      if (!workers->set_pressure(pressure) && pressure) {
+        log::get("sla")->warn("the cleanup SLA asks for more workers, but workers.max ({}) is not above workers.min",
+                              config->workers.max);
+      }
+    } else if (pressure) {
+      workers->set_pressure(true);  // the next step, when due
+    }
   }
 
   void build_workers() {
@@ -249,10 +319,11 @@ struct App::Impl {
     node_id = "node-" + new_request_id().substr(0, 8);
     pool.node_id = node_id;
     observer = std::make_unique<jobs::EventBusObserver>(events, *job_store);
+    sla_observer = std::make_unique<SlaJobObserver>(*observer, *sla, clock);
     workers = std::make_unique<jobs::WorkerPool>(*job_store, handler ? *handler : *cleanup_handler, clock,
                                                  // 20% jitter: failures of one burst retry apart.
                                                  jobs::RetryPolicy(config->jobs.backoff_base_ms, 15 * 60 * 1000, 0.2), pool,
-                                                 observer.get());
+                                                 sla_observer.get());
   }
 
   // Instances sharing a PostgreSQL database hear each other: a job enqueued anywhere wakes
@@ -314,6 +385,7 @@ struct App::Impl {
     deps.draining = &draining;
     deps.flags = flags.get();
     deps.surge = surge.get();
+    deps.sla = sla.get();
     deps.in_flight = [this] { return server ? server->in_flight() : std::int64_t{0}; };
     deps.workers = [this] {
       ApiDeps::WorkersView v;
@@ -340,6 +412,8 @@ struct App::Impl {
     options.max_upload_bytes = config->server.max_upload_bytes;
     options.io_timeout_seconds = config->server.request_timeout_seconds;
     options.node_id = node_id;
+    options.on_exchange = [this](int status, double seconds) { sla->record_api(clock.now_ms(), seconds, status); };
+    options.on_websocket_sent = [this](double seconds) { sla->record_websocket(clock.now_ms(), seconds); };
     server = std::make_unique<http::HttpServer>(options, router, metrics);
     server->use(make_admission_middleware(deps));
     server->use(make_auth_middleware(deps));

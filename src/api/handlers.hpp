@@ -11,11 +11,12 @@ http::Response handle_readyz(const ApiDeps& deps, http::Request& req);
 http::Response handle_metrics(const ApiDeps& deps, http::Request& req);
 http::Response handle_openapi(const ApiDeps& deps, http::Request& req);
 
-// Admin: feature flags and surge mode (admin_api.cpp). Admin keys only.
+// Admin: feature flags, surge mode and the SLA (admin_api.cpp). Admin keys only.
 http::Response handle_get_flags(const ApiDeps& deps, http::Request& req);
 http::Response handle_put_flags(const ApiDeps& deps, http::Request& req);
 http::Response handle_get_surge(const ApiDeps& deps, http::Request& req);
 http::Response handle_post_surge(const ApiDeps& deps, http::Request& req);
+http::Response handle_get_sla(const ApiDeps& deps, http::Request& req);
 
 // Admin: queues, workers, the database and costs (admin_ops_api.cpp). Admin keys only.
 http::Response handle_admin_queues(const ApiDeps& deps, http::Request& req);

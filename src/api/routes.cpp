@@ -111,6 +111,7 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("GET", "/api/v1/admin/database", bind(handle_admin_database));
   router.add("POST", "/api/v1/admin/database/queries/{pid}/cancel", bind(handle_cancel_query));
   router.add("GET", "/api/v1/admin/costs", bind(handle_admin_costs));
+  router.add("GET", "/api/v1/admin/sla", bind(handle_get_sla));
   router.add_websocket("/api/v1/jobs/{id}/events",
                        [shared](http::Request& req, std::shared_ptr<http::WebSocketChannel> channel) {
                          return handle_job_events(*shared, req, std::move(channel));

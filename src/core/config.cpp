@@ -215,6 +215,25 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(str("surge.webhook_url", &Config::surge, &SurgeConfig::webhook_url));
     k.push_back(boolean("flags.llm_readme", &Config::flags, &FlagsConfig::llm_readme));
     k.push_back(boolean("flags.report_extras", &Config::flags, &FlagsConfig::report_extras));
+    k.push_back(integer("sla.window_seconds", &Config::sla, &SlaConfig::window_seconds, 10, 24 * 3600));
+    auto sla_real = [&k](const char* name, double SlaConfig::*field, double max) {
+      k.push_back(real(name, &Config::sla, field, 0.0, max));
+    };
+    sla_real("sla.api.availability", &SlaConfig::api_availability, 100.0);
+    sla_real("sla.api.p50_ms", &SlaConfig::api_p50_ms, 3.6e6);
+    sla_real("sla.api.p95_ms", &SlaConfig::api_p95_ms, 3.6e6);
+    sla_real("sla.api.p99_ms", &SlaConfig::api_p99_ms, 3.6e6);
+    sla_real("sla.api.sustained_rps", &SlaConfig::api_sustained_rps, 1e9);
+    sla_real("sla.api.peak_rps", &SlaConfig::api_peak_rps, 1e9);
+    sla_real("sla.api.error_rate", &SlaConfig::api_error_rate, 100.0);
+    sla_real("sla.cleanup.availability", &SlaConfig::cleanup_availability, 100.0);
+    sla_real("sla.cleanup.p50_seconds", &SlaConfig::cleanup_p50_seconds, 86400.0);
+    sla_real("sla.cleanup.p95_seconds", &SlaConfig::cleanup_p95_seconds, 86400.0);
+    sla_real("sla.cleanup.p99_seconds", &SlaConfig::cleanup_p99_seconds, 86400.0);
+    sla_real("sla.cleanup.error_rate", &SlaConfig::cleanup_error_rate, 100.0);
+    sla_real("sla.websocket.p50_ms", &SlaConfig::websocket_p50_ms, 3.6e6);
+    sla_real("sla.websocket.p95_ms", &SlaConfig::websocket_p95_ms, 3.6e6);
+    sla_real("sla.websocket.p99_ms", &SlaConfig::websocket_p99_ms, 3.6e6);
     k.push_back(str("log.level", &Config::log, &LogConfig::level, {"trace", "debug", "info", "warn", "error", "off"}));
     k.push_back(str("log.format", &Config::log, &LogConfig::format, {"text", "json"}));
     return k;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -243,9 +244,19 @@ Result<std::unique_ptr<SqliteConnection>> open_connection(const std::string& pat
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
-  // WAL lets readers run beside one writer; NORMAL sync is durable across app crashes in WAL.
+  // WAL lets readers run beside one writer. Switching a new file to WAL answers "database is
+  // locked" at once, without the busy handler, while another process does the same (several
+  // instances or `keys create` starting on one fresh file): retried within the busy timeout.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  for (;;) {
+    Status wal = conn->execute_script("PRAGMA journal_mode=WAL;");
+    if (wal.ok()) break;
+    if (wal.error().code != errc::db_busy || std::chrono::steady_clock::now() >= give_up) return wal.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // NORMAL sync is durable across app crashes in WAL.
   FTI_TRY(conn->execute_script(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+      "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
       // Memory-mapped reads: a page another connection changed is not re-read with pread.
       "PRAGMA mmap_size=1073741824;"));
   return conn;

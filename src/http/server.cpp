@@ -172,7 +172,7 @@ class QueuedChannel final : public WebSocketChannel {
         state_ = State::overflowed;
         queue_.clear();
       } else {
-        queue_.push_back(std::move(message));
+        queue_.push_back({std::move(message), std::chrono::steady_clock::now()});
       }
       wake = wake_;
     }
@@ -219,13 +219,14 @@ class QueuedChannel final : public WebSocketChannel {
   struct Next {
     enum class Kind { nothing, message, close, drop } kind = Kind::nothing;
     std::string text;  // the message, or the close reason
+    std::chrono::steady_clock::time_point queued_at{};  // a message: when send_text took it
   };
 
   Next take() {
     std::lock_guard lock(mutex_);
     if (state_ == State::overflowed) return {Next::Kind::drop, {}};
     if (!queue_.empty()) {
-      Next next{Next::Kind::message, std::move(queue_.front())};
+      Next next{Next::Kind::message, std::move(queue_.front().text), queue_.front().queued_at};
       queue_.pop_front();
       return next;
     }
@@ -253,7 +254,11 @@ class QueuedChannel final : public WebSocketChannel {
   mutable std::mutex mutex_;
   State state_ = State::open;
   bool ended_ = false;
-  std::deque<std::string> queue_;
+  struct Queued {
+    std::string text;
+    std::chrono::steady_clock::time_point queued_at;  // for the delivery latency
+  };
+  std::deque<Queued> queue_;
   std::string close_reason_;
   std::function<void()> wake_;
   std::vector<std::function<void()>> closed_callbacks_;
@@ -390,6 +395,7 @@ class WebSocketSession : public Connection, public std::enable_shared_from_this<
       return;
     }
     accepted_ = true;
+    accepted_at_ = std::chrono::steady_clock::now();
     core_.websocket_opened();
     std::weak_ptr<WebSocketSession> weak = weak_from_this();
     channel_->attach([weak] {
@@ -430,6 +436,8 @@ class WebSocketSession : public Connection, public std::enable_shared_from_this<
       case QueuedChannel::Next::Kind::message:
         writing_ = true;
         outgoing_ = std::move(next.text);
+        // Delivery is timed from the hand-over, or from the handshake for what waited for it.
+        outgoing_since_ = std::max(next.queued_at, accepted_at_);
         ws_.text(true);
         ws_.async_write(asio::buffer(outgoing_),
                         beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
@@ -444,6 +452,10 @@ class WebSocketSession : public Connection, public std::enable_shared_from_this<
       return;
     }
     ++messages_sent_;
+    if (core_.options.on_websocket_sent) {
+      core_.options.on_websocket_sent(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - outgoing_since_).count());
+    }
     flush();
   }
 
@@ -497,6 +509,8 @@ class WebSocketSession : public Connection, public std::enable_shared_from_this<
   bhttp::request<bhttp::empty_body> upgrade_;
   beast::flat_buffer incoming_;
   std::string outgoing_;  // the message being written
+  std::chrono::steady_clock::time_point outgoing_since_{};  // when its delivery began
+  std::chrono::steady_clock::time_point accepted_at_{};     // the handshake's end
   std::uint64_t messages_sent_ = 0;
   bool accepted_ = false;    // the handshake completed
   bool writing_ = false;     // a message write is in flight
@@ -1057,6 +1071,7 @@ void ServerCore::record(Exchange& exchange, const std::string& remote) {
                                           {"method", method_label(req.method)},
                                           {"status", std::to_string(exchange.status)}});
   metrics.observe("fti_http_request_duration_seconds", {{"route", exchange.route_label}}, seconds);
+  if (options.on_exchange) options.on_exchange(exchange.status, seconds);
   log::ScopedLogContext context(req.request_id);
   log->info("{} {} {} {}B {:.1f}ms {}", req.method, req.target, exchange.status, exchange.body_bytes,
             seconds * 1000.0, remote);

@@ -104,6 +104,7 @@ WorkerPool::WorkerPool(JobStore& store, JobHandler& handler, const Clock& clock,
   options_.claim_batch = std::max(options_.claim_batch, 1);
   if (options_.prefetch <= 0) options_.prefetch = options_.threads;
   target_workers_ = options_.threads;
+  floor_ = options_.threads;
 }
 
 WorkerPool::~WorkerPool() { stop(std::chrono::milliseconds(0)); }
@@ -323,22 +324,71 @@ int WorkerPool::claim_round() {
 void WorkerPool::autoscale(TimeMs now) {
   if (options_.max_threads <= options_.threads) return;
   std::lock_guard lock(mutex_);
-  if (now < next_autoscale_ || stopping_) return;
+  if (stopping_) return;
+  raise_floor(now);
+  if (now < next_autoscale_) return;
   next_autoscale_ = now + kAutoscaleEveryMs;
   std::int64_t depth = static_cast<std::int64_t>(ready_.size());
   for (const auto& [q, n] : waiting_) depth += std::max<std::int64_t>(n, 0);
-  Autoscaler scaler(options_.threads, options_.max_threads, options_.target_queue_seconds);
+  Autoscaler scaler(floor_, options_.max_threads, options_.target_queue_seconds);
   const int next = scaler.next(target_workers_, depth, average_job_seconds_);
   if (next == target_workers_) return;
   logger()->info("autoscaler: {} -> {} workers (queue {}, average job {:.2f} s)", target_workers_, next, depth,
                  average_job_seconds_);
   target_workers_ = next;
-  // Retire lazily: idle workers above the target leave. Add at once.
+  spawn_to_target();
+}
+
+// Retire lazily: idle workers above the target leave. Add at once.
+void WorkerPool::spawn_to_target() {
+  if (!started_) return;  // start() spawns target_workers_
   while (live_workers_ < target_workers_) {
     ++live_workers_;
     workers_.emplace_back(&WorkerPool::worker_loop, this);
   }
   work_cv_.notify_all();
+}
+
+bool WorkerPool::set_pressure(bool on) {
+  if (options_.max_threads <= options_.threads) return false;
+  std::lock_guard lock(mutex_);
+  if (on == pressure_) {
+    if (on) raise_floor(clock_.now_ms());  // the next step, when it is due
+    return true;
+  }
+  pressure_ = on;
+  if (on) {
+    next_pressure_step_ = 0;  // the first step now
+    raise_floor(clock_.now_ms());
+  } else {
+    floor_ = options_.threads;
+    logger()->info("SLA pressure off: the floor is back to {} workers ({} now; the autoscaler decides)", floor_,
+                   target_workers_);
+  }
+  return true;
+}
+
+void WorkerPool::raise_floor(TimeMs now) {
+  if (!pressure_ || stopping_ || now < next_pressure_step_ || floor_ >= options_.max_threads) return;
+  next_pressure_step_ = now + kPressureStepMs;
+  const int step = std::max(1, static_cast<int>(std::ceil(target_workers_ / 4.0)));
+  floor_ = std::min(options_.max_threads, std::max(floor_, target_workers_) + step);
+  logger()->info("SLA pressure: the cleanup SLA is missed; floor raised to {} workers (up to {})", floor_,
+                 options_.max_threads);
+  if (target_workers_ < floor_) {
+    target_workers_ = floor_;
+    spawn_to_target();
+  }
+}
+
+bool WorkerPool::under_pressure() const {
+  std::lock_guard lock(mutex_);
+  return pressure_;
+}
+
+int WorkerPool::worker_floor() const {
+  std::lock_guard lock(mutex_);
+  return floor_;
 }
 
 // ---- workers ---------------------------------------------------------------------------
@@ -518,7 +568,11 @@ void WorkerPool::commit(std::vector<Pending>& batch) {
         options_.metrics->observe("fti_job_peak_rss_bytes", {}, static_cast<double>(*p.outcome.peak_rss_bytes));
       }
     }
-    if (observer_) observer_->on_finished(p.job, p.status, p.seconds);
+    if (observer_) {
+      // The job as claimed, with this attempt's error (observers judge failures by code).
+      if (p.outcome.kind == Outcome::Kind::failed) p.job.error = p.outcome.failure.error;
+      observer_->on_finished(p.job, p.status, p.seconds);
+    }
   }
 }
 

@@ -16,6 +16,7 @@
 #include "fti/llm/router.hpp"
 #include "fti/ops/flags.hpp"
 #include "fti/ops/metrics.hpp"
+#include "fti/ops/sla.hpp"
 #include "fti/ops/surge.hpp"
 #include "support/test_database.hpp"
 
@@ -41,6 +42,7 @@ struct Admin {
     router_llm = std::move(*made);
     responder = std::make_unique<api::SurgeResponder>(config, *flags, router_llm.get(), metrics);
     surge->on_change([this](const ops::SurgeStatus& s) { responder->apply(s); });
+    sla = std::make_unique<ops::SlaMonitor>(ops::sla_options_from_config(config->sla), clock.now_ms());
 
     deps.config = config;
     deps.database = database.get();
@@ -50,6 +52,7 @@ struct Admin {
     deps.clock = &clock;
     deps.flags = flags.get();
     deps.surge = surge.get();
+    deps.sla = sla.get();
     deps.in_flight = [this] { return in_flight; };
     api::register_routes(router, deps);
     middlewares = {api::make_admission_middleware(deps), api::make_tenant_limit_middleware(deps)};
@@ -107,6 +110,7 @@ struct Admin {
   std::unique_ptr<ops::SurgeController> surge;
   std::unique_ptr<llm::Router> router_llm;
   std::unique_ptr<api::SurgeResponder> responder;
+  std::unique_ptr<ops::SlaMonitor> sla;
   std::int64_t in_flight = 1;
   api::ApiDeps deps;
   http::Router router;
@@ -410,4 +414,63 @@ TEST_CASE("admin: the cost report adds up LLM spend, jobs and recommendations", 
   CHECK(advises_ollama);
   CHECK(a.call("GET", "/api/v1/admin/costs?hours=0").status == 400);
   CHECK(a.call("GET", "/api/v1/admin/costs", {}, false).status == 403);
+}
+
+TEST_CASE("admin sla: admin keys only", "[api][admin][sla]") {
+  Admin a;
+  auto refused = a.call("GET", "/api/v1/admin/sla", {}, false);
+  CHECK(refused.status == 403);
+  CHECK(Admin::parse(refused).root().get_string("code") == "forbidden");
+}
+
+TEST_CASE("admin sla: measured figures, targets and violations per service", "[api][admin][sla]") {
+  Admin a;
+  auto empty = a.call("GET", "/api/v1/admin/sla");
+  REQUIRE(empty.status == 200);
+  {
+    auto doc = Admin::parse(empty);
+    CHECK(doc.root().get_bool("compliant") == true);
+    CHECK(doc.root().get_int("window_seconds") == 300);
+    auto api = doc.root().get("services")->get("api");
+    REQUIRE(api);
+    CHECK(api->get_int("count") == 0);
+    CHECK(api->get("p99_ms")->is_null());
+    CHECK(api->get("targets")->get_double("p99_ms") == 500.0);
+    CHECK(api->get("targets")->get_double("availability_percent") == 99.95);
+    CHECK(doc.root().get("services")->get("websocket")->get("targets")->get("availability_percent")->is_null());
+  }
+
+  // Recorded events: fast API traffic with a burst of 500s, slow cleanups, fast WebSocket.
+  for (int i = 0; i < 95; ++i) a.sla->record_api(a.clock.now_ms(), 0.004, 200);
+  for (int i = 0; i < 5; ++i) a.sla->record_api(a.clock.now_ms(), 0.004, 500);
+  for (int i = 0; i < 10; ++i) a.sla->record_cleanup(a.clock.now_ms(), 400, ops::CleanupOutcome::succeeded);
+  for (int i = 0; i < 10; ++i) a.sla->record_websocket(a.clock.now_ms(), 0.001);
+  a.clock.advance(10'000);
+  auto res = a.call("GET", "/api/v1/admin/sla");
+  REQUIRE(res.status == 200);
+  auto doc = Admin::parse(res);
+  CHECK(doc.root().get_bool("compliant") == false);
+  auto services = doc.root().get("services");
+  auto api = services->get("api");
+  CHECK(api->get_int("count") == 100);
+  CHECK(*api->get_double("rate_per_second") == Approx(10.0));
+  CHECK(*api->get_double("availability_percent") == Approx(95.0));
+  CHECK(*api->get_double("error_rate_percent") == Approx(5.0));
+  CHECK(*api->get_double("p50_ms") == Approx(4.0));
+  CHECK(api->get_bool("compliant") == false);
+  std::vector<std::string> metrics;
+  for (const auto& v : api->get("violations")->items()) metrics.push_back(*v.get_string("metric"));
+  CHECK(metrics == std::vector<std::string>{"availability", "error_rate"});
+
+  auto cleanup = services->get("cleanup");
+  CHECK(cleanup->get_int("count") == 10);
+  CHECK(*cleanup->get_double("p99_ms") == Approx(400'000.0));
+  auto first = cleanup->get("violations")->items().at(0);
+  CHECK(first.get_string("metric") == "p50_ms");
+  CHECK(first.get_double("target") == 60'000.0);
+  CHECK(*first.get_double("measured") == Approx(400'000.0));
+
+  auto ws = services->get("websocket");
+  CHECK(ws->get_bool("compliant") == true);
+  CHECK(ws->get("violations")->items().empty());
 }

@@ -21,6 +21,7 @@
 #include "fti/jobs/event_bus.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/ops/metrics.hpp"
+#include "fti/ops/sla.hpp"
 #include "fti/storage/blob_store.hpp"
 #include "support/test_database.hpp"
 
@@ -58,6 +59,7 @@ struct Api {
     deps.clock = &clock;
     deps.events = &events;
     deps.draining = &draining;
+    deps.sla = &sla;
     api::register_routes(router, deps);
   }
 
@@ -71,6 +73,7 @@ struct Api {
     if (q != std::string::npos) req.query = http::parse_query(target.substr(q + 1));
     req.headers = std::move(headers);
     req.tenant = "t1";
+    req.is_admin = admin;
     auto match = router.match(method, req.path);
     INFO(method << " " << target);
     REQUIRE(match.route);
@@ -102,6 +105,8 @@ struct Api {
   fakes::ManualClock clock;
   jobs::EventBus events;
   std::atomic<bool> draining{false};
+  ops::SlaMonitor sla{ops::sla_options_from_config(SlaConfig{}), clock.now_ms()};
+  bool admin = false;  // calls as an admin key
   api::ApiDeps deps;
   http::Router router;
 };
@@ -570,6 +575,25 @@ TEST_CASE("the handlers' answers fit the document's schemas and statuses", "[ope
   CHECK(plain.status == 426);
   documented_status("/api/v1/jobs/{id}/events", "get", plain.status);
   spec.require_fits("Problem", plain.body);
+}
+
+TEST_CASE("the SLA report fits the document's schema, empty and with violations", "[openapi][sla]") {
+  Api api;
+  Spec spec;
+  auto refused = api.call("GET", "/api/v1/admin/sla");
+  CHECK(refused.status == 403);
+  spec.require_fits("Problem", refused.body);
+  api.admin = true;
+  auto empty = api.call("GET", "/api/v1/admin/sla");
+  CHECK(empty.status == 200);
+  spec.require_fits("Sla", empty.body);
+  for (int i = 0; i < 10; ++i) api.sla.record_api(api.clock.now_ms(), 2.0, i < 5 ? 200 : 503);
+  api.sla.record_cleanup(api.clock.now_ms(), 1000, ops::CleanupOutcome::failed_service);
+  api.sla.record_websocket(api.clock.now_ms(), 0.5);
+  auto full = api.call("GET", "/api/v1/admin/sla");
+  CHECK(full.status == 200);
+  CHECK(full.body.find("\"violations\":[]") == std::string::npos);
+  spec.require_fits("Sla", full.body);
 }
 
 TEST_CASE("the schema check used above rejects what does not fit", "[openapi]") {

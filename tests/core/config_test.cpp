@@ -125,4 +125,38 @@ TEST_CASE("config/default.toml parses and matches the built-in defaults", "[core
   CHECK((*from_file)->llm.max_retries == (*built_in)->llm.max_retries);
   CHECK((*from_file)->llm.cooldown_seconds == (*built_in)->llm.cooldown_seconds);
   CHECK((*from_file)->database_url() == (*built_in)->database_url());
+  CHECK((*from_file)->sla.window_seconds == (*built_in)->sla.window_seconds);
+  CHECK((*from_file)->sla.api_availability == (*built_in)->sla.api_availability);
+  CHECK((*from_file)->sla.cleanup_p95_seconds == (*built_in)->sla.cleanup_p95_seconds);
+  CHECK((*from_file)->sla.websocket_p99_ms == (*built_in)->sla.websocket_p99_ms);
+}
+
+TEST_CASE("sla.* keys: the design's defaults, nested tables and environment overrides", "[core][config]") {
+  auto defaults = fti::load_config({});
+  REQUIRE(defaults.ok());
+  const auto& d = (*defaults)->sla;
+  CHECK(d.window_seconds == 300);
+  CHECK(d.api_availability == 99.95);
+  CHECK(d.api_p99_ms == 500);
+  CHECK(d.api_peak_rps == 5000);
+  CHECK(d.cleanup_p50_seconds == 60);
+  CHECK(d.cleanup_error_rate == 1.0);
+  CHECK(d.websocket_p95_ms == 50);
+
+  fti::ConfigSources src;
+  src.file = write_temp("[sla]\nwindow_seconds = 60\n[sla.cleanup]\np95_seconds = 90\n");
+  src.environment["FTI_SLA_API_P99_MS"] = "250";
+  auto c = fti::load_config(src);
+  REQUIRE(c.ok());
+  CHECK((*c)->sla.window_seconds == 60);
+  CHECK((*c)->sla.cleanup_p95_seconds == 90);
+  CHECK((*c)->sla.api_p99_ms == 250);
+
+  src.environment["FTI_SLA_API_AVAILABILITY"] = "101";
+  auto bad = fti::load_config(src);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("sla.api.availability") != std::string::npos);
+  src.environment.erase("FTI_SLA_API_AVAILABILITY");
+  src.file = write_temp("[sla.api]\np999_ms = 900\n");
+  CHECK_FALSE(fti::load_config(src).ok());
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -97,18 +98,25 @@ TEST_CASE("migrations: instances starting together apply each migration once", "
   std::vector<std::thread> starters;
   std::atomic<int> applied{0};
   std::atomic<int> failed{0};
+  std::mutex errors_mutex;
+  std::vector<std::string> errors;
+  auto failure = [&](const std::string& what, const Error& e) {
+    ++failed;
+    std::lock_guard lock(errors_mutex);
+    errors.push_back(what + ": " + e.message);
+  };
   for (int i = 0; i < 4; ++i) {
     starters.emplace_back([&] {
       auto db = open_database(dir.url(), {});
-      if (!db.ok()) {
-        ++failed;
-        return;
-      }
+      if (!db.ok()) return failure("open", db.error());
       auto n = migrate(**db);
-      if (n.ok()) applied += *n; else ++failed;
+      if (n.ok()) applied += *n; else failure("migrate", n.error());
     });
   }
   for (auto& t : starters) t.join();
+  std::string all_errors;
+  for (const auto& e : errors) all_errors += e + "\n";
+  INFO(all_errors);
   CHECK(failed == 0);
   CHECK(applied == static_cast<int>(all_migrations().size()));
   auto db = open_database(dir.url(), {});

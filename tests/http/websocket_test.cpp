@@ -52,6 +52,8 @@ class TestServer {
     options.host = "127.0.0.1";
     options.port = 0;
     options.node_id = node_id;
+    options.on_exchange = on_exchange;
+    options.on_websocket_sent = on_websocket_sent;
     server = std::make_unique<HttpServer>(options, router, metrics);
     for (auto& m : middlewares) server->use(m);
     auto port = server->listen();
@@ -78,6 +80,8 @@ class TestServer {
   std::vector<Middleware> middlewares;
   std::unique_ptr<HttpServer> server;
   std::string node_id;  // ServerOptions::node_id
+  std::function<void(int, double)> on_exchange;     // ServerOptions' observers
+  std::function<void(double)> on_websocket_sent;
 
  private:
   std::uint16_t port_ = 0;
@@ -284,4 +288,43 @@ TEST_CASE("stop() closes open WebSockets with going_away and run() returns", "[h
   CHECK(wait_until([&] { return ts.stopped(); }));
   CHECK(captured->closed_calls == 2);
   CHECK(ts.websockets() == 0);
+}
+
+TEST_CASE("the server reports each exchange and each WebSocket message's delivery time", "[http][websocket][sla]") {
+  TestServer ts;
+  std::mutex mutex;
+  std::vector<int> statuses;
+  std::vector<double> deliveries;
+  ts.on_exchange = [&](int status, double seconds) {
+    std::lock_guard lock(mutex);
+    statuses.push_back(status);
+    CHECK(seconds >= 0);
+  };
+  ts.on_websocket_sent = [&](double seconds) {
+    std::lock_guard lock(mutex);
+    deliveries.push_back(seconds);
+  };
+  auto captured = std::make_shared<Captured>();
+  ts.router.add_websocket("/ws/{name}", capture_into(captured));
+  ts.start();
+
+  WsClient client(ts.port());
+  REQUIRE_FALSE(client.handshake("/ws/a"));
+  REQUIRE(wait_until([&] { return captured->get() != nullptr; }));
+  // A message sent long after the handshake is timed from its hand-over, not from the handshake.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  captured->get()->send_text("late");
+  CHECK(client.read() == std::optional<std::string>("late"));
+  REQUIRE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return deliveries.size() == 1;
+  }));
+  {
+    std::lock_guard lock(mutex);
+    CHECK(deliveries[0] >= 0);
+    CHECK(deliveries[0] < 0.25);
+    CHECK(statuses == std::vector<int>{101});
+  }
+  captured->get()->close("done");
+  client.read_all();
 }

@@ -5,7 +5,9 @@
 #include <mutex>
 
 #include "jobs/job_test_support.hpp"
+#include "fakes/manual_clock.hpp"
 #include "fti/jobs/worker_pool.hpp"
+#include "fti/ops/sla.hpp"
 
 using namespace fti;
 using namespace fti::jobs;
@@ -332,4 +334,58 @@ TEST_CASE("worker pool: a paused queue keeps its jobs until resumed; other queue
   REQUIRE(wait_until([&] { return all_status(f, paused_ids, JobStatus::succeeded); }));
   pool.stop(1s);
   CHECK(handler.total() == 4);
+}
+
+TEST_CASE("worker pool: a cleanup SLA violation raises the worker count, step by step, up to max", "[jobs][sla]") {
+  JobStoreFixture f;
+  fti::fakes::ManualClock clock;
+  CountingHandler handler;
+  auto options = fast_options(1);
+  options.max_threads = 4;
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(1000), options);
+  pool.start();
+  CHECK(pool.total_workers() == 1);
+
+  // Cleanups take 400 s from submission to finish: p95 and p99 are over target.
+  ops::SlaMonitor sla(ops::sla_options_from_config(SlaConfig{}), clock.now_ms());
+  for (int i = 0; i < 20; ++i) sla.record_cleanup(clock.now_ms(), 400, ops::CleanupOutcome::succeeded);
+  auto report = sla.report(clock.now_ms());
+  REQUIRE(ops::cleanup_needs_workers(report));
+
+  REQUIRE(pool.set_pressure(ops::cleanup_needs_workers(report)));
+  CHECK(pool.under_pressure());
+  CHECK(pool.worker_floor() == 2);
+  REQUIRE(wait_until([&] { return pool.total_workers() == 2; }));
+  // Asked again before the step is due: nothing more.
+  pool.set_pressure(true);
+  CHECK(pool.worker_floor() == 2);
+  // A step later: one more each time (a quarter of the target, at least one), never past max.
+  for (int expected : {3, 4, 4}) {
+    clock.advance(WorkerPool::kPressureStepMs);
+    pool.set_pressure(true);
+    CHECK(pool.worker_floor() == expected);
+    REQUIRE(wait_until([&] { return pool.total_workers() == expected; }));
+  }
+  // Jobs still run on the grown pool.
+  auto id = f.enqueue().id;
+  pool.notify();
+  REQUIRE(wait_until([&] { return status_is(f, id, JobStatus::succeeded); }));
+
+  // Compliant again: the floor returns to workers.min; the autoscaler lowers the count by its rule.
+  pool.set_pressure(false);
+  CHECK_FALSE(pool.under_pressure());
+  CHECK(pool.worker_floor() == 1);
+  pool.stop(1s);
+}
+
+TEST_CASE("worker pool: a fixed-size pool cannot be pressed", "[jobs][sla]") {
+  JobStoreFixture f;
+  SystemClock clock;
+  CountingHandler handler;
+  WorkerPool pool(*f.store, handler, clock, RetryPolicy(1000), fast_options(2));
+  pool.start();
+  CHECK_FALSE(pool.set_pressure(true));
+  CHECK(pool.worker_floor() == 2);
+  CHECK(pool.total_workers() == 2);
+  pool.stop(1s);
 }

@@ -26,6 +26,7 @@ namespace fti::ops {
 class Metrics;
 class FeatureFlags;
 class SurgeController;
+class SlaMonitor;
 }
 
 namespace fti::api {
@@ -56,6 +57,7 @@ struct ApiDeps {
   std::function<WorkersView()> workers;
   // SQLite: this process's last WAL checkpoint (the maintenance thread runs one a minute).
   std::function<std::optional<db::CheckpointRecord>()> last_checkpoint;
+  const ops::SlaMonitor* sla = nullptr;     // /api/v1/admin/sla; null: the route answers 404
 };
 
 void register_routes(http::Router& router, const ApiDeps& deps);

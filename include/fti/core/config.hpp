@@ -121,6 +121,27 @@ struct FlagsConfig {
   bool report_extras = true;
 };
 
+// SLA targets (ops/sla.hpp), judged over a sliding window. Percentages are 0..100; a
+// latency target of 0 is not checked.
+struct SlaConfig {
+  int window_seconds = 300;
+  double api_availability = 99.95;     // % of requests not answered 5xx (503 included, 429 not)
+  double api_p50_ms = 50;
+  double api_p95_ms = 200;
+  double api_p99_ms = 500;
+  double api_sustained_rps = 1000;     // the load the targets are promised at (reported, not judged)
+  double api_peak_rps = 5000;
+  double api_error_rate = 0.1;         // % of requests answered 5xx other than 503
+  double cleanup_availability = 99.9;  // % of finished jobs not failed by the service itself
+  double cleanup_p50_seconds = 60;     // submission to finish
+  double cleanup_p95_seconds = 180;
+  double cleanup_p99_seconds = 300;
+  double cleanup_error_rate = 1.0;     // % of finished jobs failed, whatever the reason
+  double websocket_p50_ms = 10;        // an event queued for a socket to its write done
+  double websocket_p95_ms = 50;
+  double websocket_p99_ms = 100;
+};
+
 struct LogConfig {
   std::string level = "info";
   std::string format = "text";  // text | json
@@ -138,6 +159,7 @@ struct Config {
   SheddingConfig shedding;
   SurgeConfig surge;
   FlagsConfig flags;
+  SlaConfig sla;
   LogConfig log;
 
   // Derived defaults, resolved after all sources are applied.

@@ -34,6 +34,13 @@ struct ServerOptions {
   // Sent as X-FTI-Node on every response, the WebSocket upgrade included, so that behind a
   // load balancer a client (or a test) can tell which instance answered. Empty: not sent.
   std::string node_id;
+  // Observers (the SLA monitor). Called on an I/O thread, so they must be cheap and must not
+  // block. on_exchange: once per answered request, with the status sent and the seconds from
+  // the request's headers read to the response written (the fti_http_request_duration_seconds
+  // figure). on_websocket_sent: once per WebSocket message written, with the seconds from its
+  // hand-over to the channel (or from the handshake, if it was queued before) to the write's end.
+  std::function<void(int status, double seconds)> on_exchange;
+  std::function<void(double seconds)> on_websocket_sent;
 };
 
 // Runs before the handler (auth, rate limits). Returning a response ends the request there.

@@ -47,6 +47,8 @@ class JobObserver {
   virtual ~JobObserver() = default;
   virtual void on_started(const Job& /*job*/) {}
   virtual void on_progress(const Job& job, int percent, const std::string& stage) = 0;
+  // `job` is the job as claimed; for a failed attempt its `error` is that attempt's.
+  // `seconds` is the attempt's run time.
   virtual void on_finished(const Job& job, JobStatus status, double seconds) = 0;
 };
 
@@ -86,6 +88,17 @@ class WorkerPool {
   // queue (without using up an attempt), records every outcome and joins the threads.
   void stop(std::chrono::milliseconds grace);
 
+  // Pressure from the cleanup SLA (ops::SlaMonitor): while on, the autoscaler's floor rises
+  // by a quarter of the target (at least one worker) at once and then every
+  // kPressureStepMs of the pool's clock while pressure lasts, up to max_threads; off returns
+  // the floor to `threads`, and the autoscaler brings the count down by its usual rule.
+  // Logged at every change. Returns whether the pool can grow at all (max_threads > threads).
+  bool set_pressure(bool on);
+  bool under_pressure() const;
+  // The autoscaler's current minimum: `threads`, or higher under pressure.
+  int worker_floor() const;
+  static constexpr TimeMs kPressureStepMs = 30000;
+
   int busy_workers() const;
   int total_workers() const;
   // Handler runs so far (benchmarks count duplicates with it).
@@ -99,6 +112,8 @@ class WorkerPool {
   void dispatcher_loop();
   int claim_round();
   void autoscale(TimeMs now);
+  void raise_floor(TimeMs now);  // under mutex_
+  void spawn_to_target();        // under mutex_
   void worker_loop();
   void run_one(Job job);
   void committer_loop();
@@ -133,6 +148,9 @@ class WorkerPool {
   int target_workers_ = 0;
   int live_workers_ = 0;
   double average_job_seconds_ = 1.0;
+  int floor_ = 0;                  // the autoscaler's minimum: threads, raised under pressure
+  bool pressure_ = false;
+  TimeMs next_pressure_step_ = 0;
   TimeMs next_autoscale_ = 0;
   std::vector<Pending> outcomes_;
   std::size_t committing_ = 0;  // outcomes the committer is writing now
