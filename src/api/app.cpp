@@ -32,6 +32,7 @@
 #include "fti/llm/cache.hpp"
 #include "fti/llm/cost.hpp"
 #include "fti/llm/router.hpp"
+#include "fti/ops/dependency_monitor.hpp"
 #include "fti/ops/flags.hpp"
 #include "fti/ops/metrics.hpp"
 #include "fti/ops/sla.hpp"
@@ -108,6 +109,8 @@ struct App::Impl {
   std::unique_ptr<ops::SurgeController> surge;  // the last minute's rate against the baseline
   std::unique_ptr<SurgeResponder> surge_responder;
   std::thread surge_ticker;                     // decides once a second, requests or not
+  ops::DependencyMonitor dependencies;          // breakers on the database and the store
+  std::thread dependency_checker;               // their checks, which may block for a timeout
   std::unique_ptr<ops::SlaMonitor> sla;         // api, cleanup and websocket service levels
   bool sla_compliant = true;                    // the last report's verdict (surge ticker only)
   bool sla_pressure = false;                    // the cleanup SLA asks for workers (surge ticker only)
@@ -249,6 +252,45 @@ struct App::Impl {
     sla = std::make_unique<ops::SlaMonitor>(ops::sla_options_from_config(config->sla), clock.now_ms());
   }
 
+  // The database every two seconds; the store every ten (on S3 a check is a LIST request).
+  void build_dependency_checks() {
+    dependencies.add("database", [this]() -> Status {
+      FTI_ASSIGN_OR_RETURN(auto conn, database->acquire());
+      auto rows = conn->query("SELECT 1");
+      if (!rows.ok()) {
+        conn.mark_broken();
+        return rows.error();
+      }
+      return ok_status();
+    });
+    ops::DependencyOptions store;
+    store.interval = std::chrono::seconds(10);
+    dependencies.add("storage", [this] { return blobs->check(); }, store);
+    for (const char* name : {"database", "storage"}) metrics.set("fti_dependency_up", {{"dependency", name}}, 1);
+    dependencies.on_change([this](const ops::DependencyState& s) {
+      metrics.set("fti_dependency_up", {{"dependency", s.name}}, s.up ? 1 : 0);
+      if (s.up) {
+        log::get("app")->info("the {} answers again: its circuit breaker is closed", s.name);
+      } else {
+        log::get("app")->error("the {} failed its checks: circuit breaker open, /readyz answers 503 ({})", s.name,
+                               s.last_error);
+      }
+    });
+  }
+
+  void start_dependency_checker() {
+    dependency_checker = std::thread([this] {
+      pthread_setname_np(pthread_self(), "fti-depcheck");
+      std::unique_lock lock(maintenance_mutex);
+      while (!maintenance_stop) {
+        lock.unlock();
+        dependencies.tick(clock.now_ms());
+        lock.lock();
+        maintenance_cv.wait_for(lock, std::chrono::seconds(1), [&] { return maintenance_stop; });
+      }
+    });
+  }
+
   void start_surge_ticker() {
     surge_ticker = std::thread([this] {
       pthread_setname_np(pthread_self(), "fti-surge");
@@ -387,6 +429,7 @@ struct App::Impl {
     deps.surge = surge.get();
     deps.sla = sla.get();
     deps.in_flight = [this] { return server ? server->in_flight() : std::int64_t{0}; };
+    deps.dependencies = &dependencies;
     deps.workers = [this] {
       ApiDeps::WorkersView v;
       v.node = node_id;
@@ -450,6 +493,7 @@ struct App::Impl {
     maintenance_cv.notify_all();
     if (maintenance.joinable()) maintenance.join();
     if (surge_ticker.joinable()) surge_ticker.join();
+    if (dependency_checker.joinable()) dependency_checker.join();
   }
 
   // SQLite checkpoints on commit when the WAL passes 1,000 pages; a passive one a minute
@@ -546,6 +590,7 @@ Status App::start() {
   FTI_TRY(impl_->open_storage_and_database());
   FTI_TRY(impl_->build_llm_router());
   impl_->build_surge();
+  impl_->build_dependency_checks();
   impl_->build_workers();
   FTI_TRY(impl_->connect_instances());
   FTI_TRY(impl_->build_server());
@@ -570,6 +615,7 @@ void App::run() {
   impl_->workers->start();
   impl_->start_maintenance();
   impl_->start_surge_ticker();
+  impl_->start_dependency_checker();
   impl_->server->run();
   stop();
   log::get("app")->info("stopped");

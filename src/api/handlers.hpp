@@ -2,6 +2,7 @@
 // The API's handlers, one function per route, shared by routes.cpp (which registers them).
 #include "fti/api/api.hpp"
 #include "fti/http/message.hpp"
+#include "fti/ops/dependency_monitor.hpp"
 
 namespace fti::api {
 
@@ -27,6 +28,9 @@ http::Response handle_admin_database(const ApiDeps& deps, http::Request& req);
 http::Response handle_cancel_query(const ApiDeps& deps, http::Request& req);
 http::Response handle_admin_costs(const ApiDeps& deps, http::Request& req);
 std::optional<http::Response> refuse_non_admin(const http::Request& req);
+
+// "the database is unavailable: ..." for /readyz and the requests refused meanwhile (shedding.cpp).
+std::string describe_down(const ops::DependencyState& down, TimeMs now);
 
 // Uploads (upload.cpp).
 http::Response handle_create_job(const ApiDeps& deps, http::Request& req);

@@ -4,6 +4,7 @@
 
 #include "fti/db/database.hpp"
 #include "fti/jobs/job_store.hpp"
+#include "fti/ops/dependency_monitor.hpp"
 #include "fti/ops/metrics.hpp"
 #include "fti/storage/blob_store.hpp"
 #include "handlers.hpp"
@@ -24,6 +25,11 @@ namespace {
 Status check_ready(const ApiDeps& deps) {
   if (deps.draining && deps.draining->load()) {
     return Error(errc::unavailable, "the server is draining before shutdown; retry on another instance");
+  }
+  if (deps.dependencies) {
+    const TimeMs now = deps.clock ? deps.clock->now_ms() : SystemClock().now_ms();
+    if (auto down = deps.dependencies->first_down(now)) return Error(errc::unavailable, describe_down(*down, now));
+    return ok_status();
   }
   if (deps.database) {
     FTI_ASSIGN_OR_RETURN(auto conn, deps.database->acquire());

@@ -10,6 +10,7 @@
 
 #include "fti/core/json.hpp"
 #include "fti/jobs/job_store.hpp"
+#include "fti/ops/dependency_monitor.hpp"
 #include "fti/ops/rate_limiter.hpp"
 #include "fti/ops/surge.hpp"
 #include "handlers.hpp"
@@ -60,6 +61,8 @@ std::string client_address(const http::Request& req) {
 
 TimeMs now_of(const ApiDeps& deps) { return deps.clock ? deps.clock->now_ms() : SystemClock().now_ms(); }
 
+bool is_admin_path(const std::string& path) { return path.rfind("/api/v1/admin/", 0) == 0; }
+
 // Waiting jobs, read at most once a second: a count per upload would cost a query per
 // upload exactly when the database is busiest.
 class QueueDepth {
@@ -86,6 +89,13 @@ class QueueDepth {
 
 }  // namespace
 
+std::string describe_down(const ops::DependencyState& down, TimeMs now) {
+  const auto in_s = std::max<TimeMs>(0, (down.retry_at_ms - now + 999) / 1000);
+  return fmt::format("the {} is unavailable (its circuit breaker is open after failed checks{}{}); the next check "
+                     "is in {} s: retry after the delay given",
+                     down.name, down.last_error.empty() ? "" : ": ", down.last_error, in_s);
+}
+
 http::Middleware make_admission_middleware(const ApiDeps& deps) {
   const SheddingConfig limits = deps.config ? deps.config->shedding : SheddingConfig{};
   auto by_address = std::make_shared<ops::RateLimiter>(limits.client_rate, limits.client_burst);
@@ -100,6 +110,13 @@ http::Middleware make_admission_middleware(const ApiDeps& deps) {
                               "retry after the delay given",
                               limits.max_in_flight),
                   limits.retry_after_seconds);
+    }
+    // A dependency whose breaker is open: refuse now rather than let the request wait out a
+    // timeout. Admin routes pass: an operator needs surge, flags and the database view now.
+    if (deps.dependencies && !is_admin_path(req.path)) {
+      if (auto down = deps.dependencies->first_down(now)) {
+        return shed(503, errc::unavailable, describe_down(*down, now), (down->retry_at_ms - now + 999) / 1000);
+      }
     }
     if (auto wait = by_address->take(client_address(req), now)) {
       return shed(429, errc::rate_limited,

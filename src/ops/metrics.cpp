@@ -288,6 +288,7 @@ void declare_standard_metrics(Metrics& m) {
   m.declare_counter("fti_storage_replication_errors_total",
                     "Blob changes whose replication job could not be queued (the replicas miss them).");
   m.declare_gauge("fti_surge_mode", "1 while the surge controller sheds or degrades work, else 0.");
+  m.declare_gauge("fti_dependency_up", "1 while a dependency's circuit breaker (database, storage) is closed, else 0.");
   m.declare_gauge("fti_sla_compliant", "1 while a service (api, cleanup, websocket) meets its sla.* targets, else 0.");
 }
 

@@ -14,6 +14,7 @@
 #include "fti/db/admin.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/llm/router.hpp"
+#include "fti/ops/dependency_monitor.hpp"
 #include "fti/ops/flags.hpp"
 #include "fti/ops/metrics.hpp"
 #include "fti/ops/sla.hpp"
@@ -473,4 +474,50 @@ TEST_CASE("admin sla: measured figures, targets and violations per service", "[a
   auto ws = services->get("websocket");
   CHECK(ws->get_bool("compliant") == true);
   CHECK(ws->get("violations")->items().empty());
+}
+
+TEST_CASE("readiness: an open database breaker makes /readyz 503 and refuses requests at once", "[shedding][deps]") {
+  Admin a;
+  ops::DependencyMonitor monitor;
+  bool db_up = true;
+  ops::DependencyOptions o;
+  o.failure_threshold = 1;
+  o.cooldown = std::chrono::milliseconds(7000);
+  monitor.add("database", [&]() -> Status { return db_up ? ok_status() : Status(Error(errc::db_error, "gone")); }, o);
+  a.deps.dependencies = &monitor;
+  http::Router router;
+  api::register_routes(router, a.deps);
+  auto admission = api::make_admission_middleware(a.deps);
+  auto run = [&](const std::string& method, const std::string& path) {
+    http::Request req;
+    req.method = method;
+    req.path = path;
+    req.remote_address = "10.0.0.9";
+    req.is_admin = true;
+    auto match = router.match(method, path);
+    REQUIRE(match.route);
+    if (auto early = admission(req, *match.route)) return std::move(*early);
+    return match.route->handler(req);
+  };
+  monitor.tick(a.clock.now_ms());
+  CHECK(run("GET", "/readyz").status == 200);
+  CHECK(run("GET", "/api/v1/jobs").status == 200);
+
+  db_up = false;
+  a.clock.advance(3000);
+  monitor.tick(a.clock.now_ms());
+  auto ready = run("GET", "/readyz");
+  CHECK(ready.status == 503);
+  CHECK(ready.body.find("database") != std::string::npos);
+  auto refused = run("GET", "/api/v1/jobs");
+  CHECK(refused.status == 503);
+  CHECK(a.header(refused, "Retry-After") == "7");
+  CHECK(run("GET", "/healthz").status == 200);            // liveness is not readiness
+  CHECK(run("GET", "/api/v1/admin/surge").status == 200);  // an operator still gets in
+
+  db_up = true;
+  a.clock.advance(7000);
+  monitor.tick(a.clock.now_ms());
+  CHECK(run("GET", "/readyz").status == 200);
+  CHECK(run("GET", "/api/v1/jobs").status == 200);
 }

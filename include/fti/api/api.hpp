@@ -26,6 +26,7 @@ namespace fti::ops {
 class Metrics;
 class FeatureFlags;
 class SurgeController;
+class DependencyMonitor;
 class SlaMonitor;
 }
 
@@ -47,6 +48,9 @@ struct ApiDeps {
   ops::FeatureFlags* flags = nullptr;   // /api/v1/admin/flags; null: the routes answer 404
   ops::SurgeController* surge = nullptr;  // /api/v1/admin/surge; counts requests for surge mode
   std::function<std::int64_t()> in_flight;  // requests being handled (the server's count)
+  // Breakers on the database and the store: /readyz reads them instead of checking, and
+  // requests are refused at once while one is open. Null: /readyz checks directly.
+  const ops::DependencyMonitor* dependencies = nullptr;
 
   // This instance's worker pool, for /api/v1/admin/workers and the cost report.
   struct WorkersView {

@@ -18,7 +18,7 @@
 #include "fti/core/clock.hpp"
 #include "fti/core/config.hpp"
 #include "fti/llm/cache.hpp"
-#include "fti/llm/circuit_breaker.hpp"
+#include "fti/core/circuit_breaker.hpp"
 #include "fti/llm/cost.hpp"
 #include "fti/llm/llm.hpp"
 #include "fti/llm/provider.hpp"

@@ -1,8 +1,8 @@
-#include "fti/llm/circuit_breaker.hpp"
+#include "fti/core/circuit_breaker.hpp"
 
 #include <algorithm>
 
-namespace fti::llm {
+namespace fti {
 
 bool CircuitBreaker::allow(TimeMs now) {
   switch (state(now)) {
@@ -57,4 +57,4 @@ std::string_view breaker_state_name(CircuitBreaker::State state) {
   return "closed";
 }
 
-}  // namespace fti::llm
+}  // namespace fti

@@ -1,15 +1,16 @@
 #pragma once
-// A circuit breaker per provider and per Ollama instance. Closed: calls go through and
-// consecutive failures are counted. Open: after `failure_threshold` of them, calls are
-// refused for `cooldown`. Half-open: after the cooldown one trial is let through (for an
-// Ollama instance the router makes it a probe of /api/tags); success closes the breaker,
-// failure opens it for another cooldown. Not thread-safe: the router holds its lock.
+// A circuit breaker: one per LLM provider and Ollama instance (the router), one per
+// database and store (ops::DependencyMonitor). Closed: calls go through and consecutive
+// failures are counted. Open: after `failure_threshold` of them, calls are refused for
+// `cooldown`. Half-open: after the cooldown one trial is let through (for an Ollama
+// instance the router makes it a probe of /api/tags); success closes the breaker, failure
+// opens it for another cooldown. Not thread-safe: its owner holds a lock.
 #include <chrono>
 #include <string_view>
 
 #include "fti/core/clock.hpp"
 
-namespace fti::llm {
+namespace fti {
 
 class CircuitBreaker {
  public:
@@ -48,4 +49,4 @@ class CircuitBreaker {
 
 std::string_view breaker_state_name(CircuitBreaker::State state);
 
-}  // namespace fti::llm
+}  // namespace fti
