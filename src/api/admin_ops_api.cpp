@@ -168,11 +168,15 @@ http::Response handle_cancel_query(const ApiDeps& deps, http::Request& req) {
 
 namespace {
 
-double nearest_rank(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
+// Nearest rank over `v` plus `zeros` values of 0 that are not stored (the jobs that made no
+// LLM call: millions over a long window).
+double nearest_rank(std::vector<double> v, double q, std::int64_t zeros = 0) {
+  const auto n = static_cast<std::int64_t>(v.size()) + std::max<std::int64_t>(0, zeros);
+  if (n == 0) return 0;
+  auto rank = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(q * static_cast<double>(n))), 1, n);
+  if (rank <= zeros) return 0;
   std::sort(v.begin(), v.end());
-  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
+  return v[static_cast<std::size_t>(rank - std::max<std::int64_t>(0, zeros) - 1)];
 }
 
 // What the stores hold, listed at most every five minutes: a LIST of a big bucket is slow
@@ -228,7 +232,6 @@ http::Response handle_admin_costs(const ApiDeps& deps, http::Request& req) {
   std::vector<LlmLine> llm;
   std::map<std::string, double> llm_by_job;
   std::set<std::string> cloud_jobs;
-  std::vector<double> cpu_seconds;
   std::int64_t finished = 0, succeeded = 0;
   Status read = deps.database->transact(db::TxMode::read, [&](db::Connection& c) -> Status {
     FTI_ASSIGN_OR_RETURN(auto lines, c.query("SELECT provider, model, COUNT(*), SUM(tokens_in), SUM(tokens_out), "
@@ -239,8 +242,9 @@ http::Response handle_admin_costs(const ApiDeps& deps, http::Request& req) {
       llm.push_back({r.get_text(0), r.get_text(1), r.get_int(2), r.get_int(3), r.get_int(4),
                      static_cast<double>(r.get_int(5)) / 1e9});
     }
+    // Bounded: past 200,000 (job, provider) pairs the per-job figures cover the first ones.
     FTI_ASSIGN_OR_RETURN(auto by_job, c.query("SELECT job_id, provider, SUM(cost_nusd) FROM llm_costs WHERE at >= $1 "
-                                              "GROUP BY job_id, provider",
+                                              "GROUP BY job_id, provider LIMIT 200000",
                                               {db::Value(since)}));
     for (const auto& r : by_job) {
       llm_by_job[r.get_text(0)] += static_cast<double>(r.get_int(2)) / 1e9;
@@ -256,14 +260,11 @@ http::Response handle_admin_costs(const ApiDeps& deps, http::Request& req) {
     finished += s.succeeded + s.failed + s.cancelled;
     succeeded += s.succeeded;
   }
-  Status cpu = deps.database->transact(db::TxMode::read, [&](db::Connection& c) -> Status {
-    FTI_ASSIGN_OR_RETURN(auto rows, c.query("SELECT cpu_ms FROM jobs WHERE finished_at >= $1 AND cpu_ms IS NOT NULL "
-                                            "AND status IN ('succeeded', 'failed', 'cancelled') LIMIT 100000",
-                                            {db::Value(since)}));
-    for (const auto& r : rows) cpu_seconds.push_back(static_cast<double>(r.get_int(0)) / 1000.0);
-    return ok_status();
-  });
-  if (!cpu.ok()) return http::Response::from_error(cpu.error());
+  // Through the store: with database.shards the jobs are in the shards' databases.
+  auto cpu = deps.jobs->cpu_since(since, 100'000);
+  if (!cpu) return http::Response::from_error(cpu.error());
+  std::vector<double> cpu_seconds;
+  for (auto ms : cpu->sample_ms) cpu_seconds.push_back(static_cast<double>(ms) / 1000.0);
 
   double llm_total = 0;
   std::int64_t llm_calls = 0;
@@ -274,9 +275,8 @@ http::Response handle_admin_costs(const ApiDeps& deps, http::Request& req) {
   // Per finished job: its LLM spend, zero for the jobs that made no call.
   std::vector<double> per_job;
   for (const auto& [job, usd] : llm_by_job) per_job.push_back(usd);
-  while (static_cast<std::int64_t>(per_job.size()) < finished) per_job.push_back(0);
-  double compute_total = 0;
-  for (double s : cpu_seconds) compute_total += s;
+  const std::int64_t no_llm_jobs = std::max<std::int64_t>(0, finished - static_cast<std::int64_t>(per_job.size()));
+  const double compute_total = static_cast<double>(cpu->total_ms) / 1000.0;
 
   const double hits = deps.metrics ? deps.metrics->value("fti_cache_requests_total", {{"cache", "llm"}, {"result", "hit"}}) : 0;
   const double misses =
@@ -327,11 +327,12 @@ http::Response handle_admin_costs(const ApiDeps& deps, http::Request& req) {
     w.end_object();
   }
   w.end_array();
-  w.key("compute").begin_object().field("cpu_seconds", compute_total).field("jobs_measured", static_cast<std::int64_t>(cpu_seconds.size()));
+  w.key("compute").begin_object().field("cpu_seconds", compute_total).field("jobs_measured", cpu->jobs);
   w.field("cpu_seconds_per_job_p50", nearest_rank(cpu_seconds, 0.5)).field("cpu_seconds_per_job_p95", nearest_rank(cpu_seconds, 0.95));
   w.end_object();
   w.key("jobs").begin_object().field("finished", finished).field("succeeded", succeeded);
-  w.field("llm_cost_per_job_p50_usd", nearest_rank(per_job, 0.5)).field("llm_cost_per_job_p95_usd", nearest_rank(per_job, 0.95));
+  w.field("llm_cost_per_job_p50_usd", nearest_rank(per_job, 0.5, no_llm_jobs));
+  w.field("llm_cost_per_job_p95_usd", nearest_rank(per_job, 0.95, no_llm_jobs));
   w.end_object();
   w.key("workers").begin_object().field("total", workers.total).field("busy", workers.busy).end_object();
   w.key("recommendations").begin_array();

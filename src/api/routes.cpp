@@ -104,8 +104,11 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("GET", "/api/v1/jobs/{id}", bind(handle_get_job));
   router.add("DELETE", "/api/v1/jobs/{id}", bind(handle_cancel_job));
   router.add("POST", "/api/v1/jobs/{id}/retry", bind(handle_retry_job));
-  router.add("GET", "/api/v1/jobs/{id}/result", bind(handle_job_result));
-  router.add("GET", "/api/v1/jobs/{id}/report", bind(handle_job_report));
+  // Results and reports open blobs (network calls on S3); the cost report lists the store.
+  http::RouteOptions blocking;
+  blocking.blocking = true;
+  router.add("GET", "/api/v1/jobs/{id}/result", bind(handle_job_result), blocking);
+  router.add("GET", "/api/v1/jobs/{id}/report", bind(handle_job_report), blocking);
   router.add("GET", "/api/v1/admin/flags", bind(handle_get_flags));
   router.add("PUT", "/api/v1/admin/flags", bind(handle_put_flags));
   router.add("GET", "/api/v1/admin/surge", bind(handle_get_surge));
@@ -116,7 +119,7 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("GET", "/api/v1/admin/workers", bind(handle_admin_workers));
   router.add("GET", "/api/v1/admin/database", bind(handle_admin_database));
   router.add("POST", "/api/v1/admin/database/queries/{pid}/cancel", bind(handle_cancel_query));
-  router.add("GET", "/api/v1/admin/costs", bind(handle_admin_costs));
+  router.add("GET", "/api/v1/admin/costs", bind(handle_admin_costs), blocking);
   router.add("GET", "/api/v1/admin/sla", bind(handle_get_sla));
   router.add_websocket("/api/v1/jobs/{id}/events",
                        [shared](http::Request& req, std::shared_ptr<http::WebSocketChannel> channel) {

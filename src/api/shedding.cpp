@@ -2,6 +2,7 @@
 // client what to do, rather than queue work the instance cannot finish in time. A refused
 // upload was never accepted (no job, no blob): nothing accepted is ever dropped.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
@@ -63,28 +64,31 @@ TimeMs now_of(const ApiDeps& deps) { return deps.clock ? deps.clock->now_ms() : 
 
 bool is_admin_path(const std::string& path) { return path.rfind("/api/v1/admin/", 0) == 0; }
 
-// Waiting jobs, read at most once a second: a count per upload would cost a query per
-// upload exactly when the database is busiest.
+// Waiting jobs, read at most once a second by one upload while the others use the last
+// figure: a count per upload would cost a query per upload exactly when the database is
+// busiest, and uploads must not queue behind a slow count. A failed read is not retried
+// for a second either.
 class QueueDepth {
  public:
   explicit QueueDepth(jobs::JobStore* store) : store_(store) {}
   std::int64_t waiting(TimeMs now) {
-    std::lock_guard lock(mutex_);
-    if (store_ && now - read_at_ >= 1000) {
+    std::unique_lock refresh(refresh_mutex_, std::try_to_lock);
+    if (refresh.owns_lock() && store_ && now - read_at_.load() >= 1000) {
+      read_at_ = now;
       if (auto counts = store_->waiting_by_queue(now)) {
-        value_ = 0;
-        for (const auto& [queue, n] : *counts) value_ += n;
-        read_at_ = now;
+        std::int64_t total = 0;
+        for (const auto& [queue, n] : *counts) total += n;
+        value_ = total;
       }
     }
-    return value_;
+    return value_.load();
   }
 
  private:
   jobs::JobStore* store_;
-  std::mutex mutex_;
-  std::int64_t value_ = 0;
-  TimeMs read_at_ = std::numeric_limits<TimeMs>::min() / 2;
+  std::mutex refresh_mutex_;  // held by the one upload refreshing the figure
+  std::atomic<std::int64_t> value_{0};
+  std::atomic<TimeMs> read_at_{std::numeric_limits<TimeMs>::min() / 2};
 };
 
 }  // namespace
@@ -102,9 +106,11 @@ http::Middleware make_admission_middleware(const ApiDeps& deps) {
   return [deps, limits, by_address](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
     if (route.options.public_route) return std::nullopt;
     const TimeMs now = now_of(deps);
-    if (deps.surge) deps.surge->record_request(now);
-    // The server counts this request among those in flight.
-    if (limits.max_in_flight > 0 && deps.in_flight && deps.in_flight() > limits.max_in_flight) {
+    // The server counts this request among those in flight. Admin routes pass this bound:
+    // under overload is when the playbooks need them (they are still rate limited below,
+    // and authenticated after).
+    if (limits.max_in_flight > 0 && deps.in_flight && !is_admin_path(req.path) &&
+        deps.in_flight() > limits.max_in_flight) {
       return shed(503, errc::overloaded,
                   fmt::format("this instance is handling {} requests at once, its limit (shedding.max_in_flight); "
                               "retry after the delay given",
@@ -136,7 +142,9 @@ http::Middleware make_tenant_limit_middleware(const ApiDeps& deps) {
   return [deps, limits, by_tenant, depth](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
     if (route.options.public_route) return std::nullopt;
     const TimeMs now = now_of(deps);
-    if (auto wait = by_tenant->take(req.tenant, now)) {
+    // Admins are not limited per tenant: the operator steering an overload must get through.
+    auto wait = req.is_admin ? std::nullopt : by_tenant->take(req.tenant, now);
+    if (wait) {
       return shed(429, errc::rate_limited,
                   fmt::format("too many requests for this tenant (shedding.tenant_rate: {}/s, burst {}); slow down "
                               "and retry after the delay given",
@@ -153,6 +161,9 @@ http::Middleware make_tenant_limit_middleware(const ApiDeps& deps) {
                     limits.retry_after_seconds);
       }
     }
+    // Only admitted requests count towards surge mode: one client flooding past its bucket
+    // must not turn non-essential work off for every tenant.
+    if (deps.surge) deps.surge->record_request(now);
     return std::nullopt;
   };
 }

@@ -283,6 +283,7 @@ struct Exchange {
   bool continue_sent = false;
   bool force_close = false;  // the body stream failed: the connection state is unknown
   bool recorded = false;
+  bool streamed = false;  // an upload or a streamed response: its time is the body's, not the service's
   int status = 0;
   std::uint64_t body_bytes = 0;
   std::shared_ptr<UploadChannel> upload;
@@ -731,6 +732,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     exchange_->upload = std::make_shared<UploadChannel>(std::move(request_more), content_length,
                                                         core_.timeout() + std::chrono::seconds(5));
     exchange_->request.body_stream = exchange_->upload.get();
+    exchange_->streamed = true;
     dispatch_to_pool(core_.pool);  // the handler reads the body as it arrives: long
   }
 
@@ -819,7 +821,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     });
   }
 
-  void dispatch_to_pool() { dispatch_to_pool(core_.quick_pool); }
+  void dispatch_to_pool() {
+    dispatch_to_pool(exchange_->route && exchange_->route->options.blocking ? core_.pool : core_.quick_pool);
+  }
 
   void dispatch_to_pool(asio::thread_pool& pool) {
     auto self = shared_from_this();
@@ -894,6 +898,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   void write_stream(Response res) {
     Exchange& ex = *exchange_;
     source_ = std::move(res.stream);
+    exchange_->streamed = true;
     stream_res_.emplace();
     apply_headers(*stream_res_, res, "application/octet-stream");
     std::int64_t size = source_->size();
@@ -1071,7 +1076,9 @@ void ServerCore::record(Exchange& exchange, const std::string& remote) {
                                           {"method", method_label(req.method)},
                                           {"status", std::to_string(exchange.status)}});
   metrics.observe("fti_http_request_duration_seconds", {{"route", exchange.route_label}}, seconds);
-  if (options.on_exchange) options.on_exchange(exchange.status, seconds);
+  // The API SLA is about answers, not transfers: a 500 MB upload or download would count as
+  // a slow request however fast the service was.
+  if (options.on_exchange && !exchange.streamed) options.on_exchange(exchange.status, seconds);
   log::ScopedLogContext context(req.request_id);
   log->info("{} {} {} {}B {:.1f}ms {}", req.method, req.target, exchange.status, exchange.body_bytes,
             seconds * 1000.0, remote);

@@ -212,6 +212,18 @@ class ShardedJobStore final : public JobStore {
     return ok_status();
   }
 
+  Result<CpuFigures> cpu_since(TimeMs since, int sample) override {
+    CpuFigures all;
+    for (auto& shard : shards_) {
+      FTI_ASSIGN_OR_RETURN(auto f, shard->cpu_since(since, sample));
+      all.total_ms += f.total_ms;
+      all.jobs += f.jobs;
+      all.sample_ms.insert(all.sample_ms.end(), f.sample_ms.begin(), f.sample_ms.end());
+    }
+    if (static_cast<int>(all.sample_ms.size()) > sample) all.sample_ms.resize(static_cast<std::size_t>(sample));
+    return all;
+  }
+
   Result<std::set<std::string>> paused_queues() override {
     std::set<std::string> all;
     for (auto& shard : shards_) {

@@ -250,9 +250,12 @@ constexpr std::string_view kQueueFinished =
 constexpr std::string_view kQueueDepth =
     "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying')";
 // Waiting jobs become due at run_at; running ones become claimable again when their lease ends.
+// Paused queues' jobs are not due: counting them would wake idle workers at once, again
+// and again, for jobs they may not claim.
 constexpr std::string_view kNextRunAt =
     "SELECT MIN(t) FROM ("
     "SELECT MIN(run_at) AS t FROM jobs WHERE status IN ('queued', 'retrying') "
+    "AND type NOT IN (SELECT queue FROM paused_queues) "
     "UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE status = 'running' AND lease_until IS NOT NULL) AS due";
 
 class SqlJobStore final : public JobStore {
@@ -528,6 +531,27 @@ class SqlJobStore final : public JobStore {
       // Workers of other instances hear of the jobs at once, as after an enqueue.
       return tell_workers(c, queue);
     });
+  }
+
+  Result<CpuFigures> cpu_since(TimeMs since, int sample) override {
+    CpuFigures out;
+    FTI_TRY(db_.transact(TxMode::read, [&](Connection& c) -> Status {
+      out = {};
+      FTI_ASSIGN_OR_RETURN(auto totals, c.query("SELECT COUNT(cpu_ms), COALESCE(SUM(cpu_ms), 0) FROM jobs "
+                                                "WHERE finished_at >= $1 AND status IN ('succeeded', 'failed', 'cancelled')",
+                                                {int_value(since)}));
+      if (!totals.empty()) {
+        out.jobs = totals[0].get_int(0);
+        out.total_ms = totals[0].get_int(1);
+      }
+      FTI_ASSIGN_OR_RETURN(auto rows, c.query("SELECT cpu_ms FROM jobs WHERE finished_at >= $1 AND cpu_ms IS NOT NULL "
+                                              "AND status IN ('succeeded', 'failed', 'cancelled') "
+                                              "ORDER BY finished_at DESC LIMIT $2",
+                                              {int_value(since), int_value(sample)}));
+      for (const auto& r : rows) out.sample_ms.push_back(r.get_int(0));
+      return ok_status();
+    }));
+    return out;
   }
 
   Result<std::set<std::string>> paused_queues() override {

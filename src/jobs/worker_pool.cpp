@@ -262,10 +262,16 @@ int WorkerPool::claim_round() {
     waiting = *counts;
     // A paused queue's jobs wait; read with the counts, so a pause takes effect within a
     // count's lifetime on every instance.
+    // When the read fails, the last known pauses hold (failing open would run paused work).
     if (auto paused = store_.paused_queues(); paused.ok()) {
-      for (const auto& q : *paused) waiting.erase(q);
+      std::lock_guard lock(mutex_);
+      paused_ = std::move(*paused);
     } else {
       logger()->warn("reading paused queues failed: {}", paused.error().message);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& q : paused_) waiting.erase(q);
     }
     std::lock_guard lock(mutex_);
     waiting_ = waiting;

@@ -136,13 +136,19 @@ void SurgeController::on_change(Listener listener) {
   listeners_.push_back(std::move(listener));
 }
 
-void SurgeController::notify(const SurgeStatus& status) {
+// Changes reach the listeners one at a time, each with the state as it is when its turn
+// comes: a tick and an operator's force deciding at once cannot leave the listeners with
+// the older of the two (the last one applied is always the current state).
+void SurgeController::notify(const SurgeStatus& /*changed*/) {
+  std::lock_guard in_order(notify_mutex_);
   std::vector<Listener> listeners;
+  SurgeStatus current;
   {
     std::lock_guard lock(mutex_);
     listeners = listeners_;
+    current = status_;
   }
-  for (const auto& l : listeners) l(status);
+  for (const auto& l : listeners) l(current);
 }
 
 }  // namespace fti::ops

@@ -521,3 +521,23 @@ TEST_CASE("readiness: an open database breaker makes /readyz 503 and refuses req
   CHECK(run("GET", "/readyz").status == 200);
   CHECK(run("GET", "/api/v1/jobs").status == 200);
 }
+
+TEST_CASE("shedding: the operator gets through an overload; refused requests do not feed surge mode", "[shedding]") {
+  Admin a([](Config& c) {
+    c.shedding.max_in_flight = 4;
+    c.shedding.tenant_rate = 1;
+    c.shedding.tenant_burst = 1;
+  });
+  a.in_flight = 50;
+  CHECK(a.call("GET", "/api/v1/jobs").status == 503);
+  CHECK(a.call("GET", "/api/v1/admin/surge").status == 200);  // past the in-flight bound
+  a.in_flight = 1;
+  for (int i = 0; i < 5; ++i) CHECK(a.call("GET", "/api/v1/admin/flags").status == 200);  // admins: no tenant bucket
+  CHECK(a.call("GET", "/api/v1/jobs", {}, false, "busy").status == 200);
+  CHECK(a.call("GET", "/api/v1/jobs", {}, false, "busy").status == 429);
+  // Only the admitted requests above count: 1 refused at the in-flight bound and 1 at the
+  // tenant's bucket do not.
+  a.clock.advance(1000);
+  a.surge->tick(a.clock.now_ms());
+  CHECK(a.surge->status().rate * 59 == Approx(7));
+}

@@ -27,8 +27,10 @@ fti::HttpResponse polite_get(const Server& server, const std::string& path) {
 TEST_CASE("shedding: a burst gets 429 and 503 with Retry-After, and every accepted upload is cleaned", "[e2e][shedding]") {
   auto dir = make_temp_dir("shedding");
   auto zip = make_messy_zip(dir);
-  Server server(dir / "data", {"FTI_WORKERS_MIN=1", "FTI_WORKERS_MAX=1", "FTI_SHEDDING_TENANT_RATE=2",
-                               "FTI_SHEDDING_TENANT_BURST=6", "FTI_SHEDDING_MAX_QUEUE_DEPTH=3"});
+  // Per address: in "open" mode the one (anonymous) tenant is the admin, whom the tenant
+  // bucket lets through.
+  Server server(dir / "data", {"FTI_WORKERS_MIN=1", "FTI_WORKERS_MAX=1", "FTI_SHEDDING_CLIENT_RATE=2",
+                               "FTI_SHEDDING_CLIENT_BURST=6", "FTI_SHEDDING_MAX_QUEUE_DEPTH=3"});
 
   std::mutex mutex;
   std::vector<std::string> accepted;

@@ -24,6 +24,9 @@ struct RouteOptions {
   bool streaming_body = false;   // the handler reads the body itself through body_stream
   bool public_route = false;     // no authentication (health, metrics, the web page)
   bool websocket = false;        // GET with "Upgrade: websocket"; set by Router::add_websocket
+  // The handler may block long (a blob store's network calls, listing a store): it runs on
+  // the blocking pool, never on the short-request pool that health probes need.
+  bool blocking = false;
 };
 
 struct Route {

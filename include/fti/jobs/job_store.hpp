@@ -136,6 +136,13 @@ class JobStore {
   // in the database); resuming lets them run again. Idempotent.
   virtual Status set_queue_paused(const std::string& queue, bool paused, TimeMs now) = 0;
   virtual Result<std::set<std::string>> paused_queues() = 0;
+  // CPU time of the cleanup children of jobs finished since `since`: the sum and count over
+  // the jobs that recorded it, and the `sample` most recent of them (for percentiles).
+  struct CpuFigures {
+    std::int64_t total_ms = 0, jobs = 0;
+    std::vector<std::int64_t> sample_ms;
+  };
+  virtual Result<CpuFigures> cpu_since(TimeMs since, int sample) = 0;
 
   // Jobs waiting to run (queued or retrying), for metrics and the autoscaler.
   virtual Result<std::int64_t> queue_depth() = 0;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,6 +127,7 @@ class WorkerPool {
   void publish_gauges();
 
   JobStore& store_;
+  std::set<std::string> paused_;  // queues not to claim from, as last read (under mutex_)
   JobHandler& handler_;
   const Clock& clock_;
   RetryPolicy retry_;

@@ -48,7 +48,8 @@ class SurgeController {
   void tick(TimeMs now);
   void force(std::optional<bool> active, TimeMs now);
   SurgeStatus status() const;
-  // Called after every change of `active`, outside the controller's lock.
+  // Called after every change of `active`, outside the controller's lock, one call at a
+  // time and always with the state current at the call.
   void on_change(Listener listener);
 
  private:
@@ -60,6 +61,7 @@ class SurgeController {
 
   SurgeOptions options_;
   mutable std::mutex mutex_;
+  std::mutex notify_mutex_;  // one notification at a time, outside mutex_
   std::array<std::int64_t, kWindow> counts_{};  // requests per second, ring by second
   std::int64_t current_second_;                  // the second counts_ is filled up to
   std::int64_t seconds_seen_ = 0;                // full seconds rolled past since start
