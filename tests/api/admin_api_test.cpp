@@ -63,12 +63,7 @@ struct Admin {
   // the tenant's limits, then the handler.
   http::Response call(const std::string& method, const std::string& path, std::string body = {},
                       bool admin = true, const std::string& tenant = "t1", const std::string& from = "10.0.0.7") {
-    http::Request req;
-    req.method = method;
-    req.target = path;
-    const auto q = path.find('?');
-    req.path = path.substr(0, q);
-    if (q != std::string::npos) req.query = http::parse_query(path.substr(q + 1));
+    http::Request req = testing::request_for(method, path);
     req.remote_address = from;
     auto match = router.match(method, req.path);
     REQUIRE(match.route);

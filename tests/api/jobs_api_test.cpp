@@ -94,13 +94,7 @@ struct Api {
   // Routes a request the way the server does: path and query split, route matched.
   http::Response call(const std::string& method, const std::string& target, std::string body = {},
                       std::map<std::string, std::string> headers = {}, const std::string& tenant = "t1") {
-    http::Request req;
-    req.method = method;
-    req.target = target;
-    auto q = target.find('?');
-    req.path = http::percent_decode(target.substr(0, q));
-    if (q != std::string::npos) req.query = http::parse_query(target.substr(q + 1));
-    req.headers = std::move(headers);
+    http::Request req = testing::request_for(method, target, std::move(headers));
     req.tenant = tenant;
     auto match = router.match(method, req.path);
     if (!match.route) return http::Response::problem(404, "not_found", "no route");

@@ -65,13 +65,7 @@ struct Api {
 
   http::Response call(const std::string& method, const std::string& target, std::string body = {},
                       std::map<std::string, std::string> headers = {}) {
-    http::Request req;
-    req.method = method;
-    req.target = target;
-    auto q = target.find('?');
-    req.path = http::percent_decode(target.substr(0, q));
-    if (q != std::string::npos) req.query = http::parse_query(target.substr(q + 1));
-    req.headers = std::move(headers);
+    http::Request req = testing::request_for(method, target, std::move(headers));
     req.tenant = "t1";
     req.is_admin = admin;
     auto match = router.match(method, req.path);

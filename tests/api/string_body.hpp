@@ -1,13 +1,28 @@
 #pragma once
-// A request body held in memory, handed out in pieces of at most 10,000 bytes as a socket
-// would deliver them.
+// Requests for the API tests: a body held in memory, handed out in pieces of at most
+// 10,000 bytes as a socket would deliver them, and a request split as the server splits it.
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "fti/http/message.hpp"
 
 namespace fti::testing {
+
+// A request as the server has it before routing: the target split into a percent-decoded
+// path and a parsed query.
+inline http::Request request_for(const std::string& method, const std::string& target,
+                                 std::map<std::string, std::string> headers = {}) {
+  http::Request req;
+  req.method = method;
+  req.target = target;
+  const auto q = target.find('?');
+  req.path = http::percent_decode(target.substr(0, q));
+  if (q != std::string::npos) req.query = http::parse_query(target.substr(q + 1));
+  req.headers = std::move(headers);
+  return req;
+}
 
 class StringBody final : public http::BodyStream {
  public:
