@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "fti/core/ip_range.hpp"
 #include "fti/core/json.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/ops/dependency_monitor.hpp"
@@ -43,22 +44,43 @@ std::int64_t whole_seconds(std::chrono::milliseconds wait) {
   return static_cast<std::int64_t>(std::ceil(static_cast<double>(wait.count()) / 1000.0));
 }
 
-// The client's address: the peer, unless the peer is a proxy on this machine (nginx as
-// config/nginx.conf runs it), which appends the address it took the request from as the
-// last X-Forwarded-For entry. Earlier entries come from the client and are not trusted.
-std::string client_address(const http::Request& req) {
-  if (is_loopback_host(req.remote_address)) {
-    std::string forwarded = req.header("x-forwarded-for");
-    if (!forwarded.empty()) {
-      auto comma = forwarded.rfind(',');
-      std::string last = forwarded.substr(comma == std::string::npos ? 0 : comma + 1);
-      last.erase(0, last.find_first_not_of(' '));
-      last.erase(last.find_last_not_of(' ') + 1);
-      if (!last.empty()) return last;
+// The client's address: the peer, unless the peer is a trusted proxy (shedding.
+// trusted_proxies: the local nginx by default, an ingress's range in a cluster). Each
+// proxy appends the address it took the request from to X-Forwarded-For, so the client is
+// the rightmost address that is not a trusted proxy; entries left of it come from the
+// client and may be made up.
+class ClientAddress {
+ public:
+  explicit ClientAddress(const std::vector<std::string>& trusted) {
+    for (const auto& t : trusted) {
+      if (auto range = IpRange::parse(t)) trusted_.push_back(*range);  // validated at start-up
     }
   }
-  return req.remote_address;
-}
+  std::string of(const http::Request& req) const {
+    std::string candidate = req.remote_address;
+    std::string_view forwarded = req.headers.count("x-forwarded-for") ? std::string_view(req.headers.at("x-forwarded-for"))
+                                                                      : std::string_view();
+    while (is_trusted(candidate) && !forwarded.empty()) {
+      const auto comma = forwarded.rfind(',');
+      std::string_view last = forwarded.substr(comma == std::string_view::npos ? 0 : comma + 1);
+      forwarded = comma == std::string_view::npos ? std::string_view() : forwarded.substr(0, comma);
+      while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+      while (!last.empty() && last.back() == ' ') last.remove_suffix(1);
+      if (last.empty()) break;
+      candidate = std::string(last);
+    }
+    return candidate;
+  }
+
+ private:
+  bool is_trusted(std::string_view address) const {
+    for (const auto& r : trusted_) {
+      if (r.contains(address)) return true;
+    }
+    return false;
+  }
+  std::vector<IpRange> trusted_;
+};
 
 TimeMs now_of(const ApiDeps& deps) { return deps.clock ? deps.clock->now_ms() : SystemClock().now_ms(); }
 
@@ -103,7 +125,8 @@ std::string describe_down(const ops::DependencyState& down, TimeMs now) {
 http::Middleware make_admission_middleware(const ApiDeps& deps) {
   const SheddingConfig limits = deps.config ? deps.config->shedding : SheddingConfig{};
   auto by_address = std::make_shared<ops::RateLimiter>(limits.client_rate, limits.client_burst);
-  return [deps, limits, by_address](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
+  auto client = std::make_shared<ClientAddress>(limits.trusted_proxies);
+  return [deps, limits, by_address, client](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
     if (route.options.public_route) return std::nullopt;
     const TimeMs now = now_of(deps);
     // The server counts this request among those in flight. Admin routes pass this bound:
@@ -124,7 +147,7 @@ http::Middleware make_admission_middleware(const ApiDeps& deps) {
         return shed(503, errc::unavailable, describe_down(*down, now), (down->retry_at_ms - now + 999) / 1000);
       }
     }
-    if (auto wait = by_address->take(client_address(req), now)) {
+    if (auto wait = by_address->take(client->of(req), now)) {
       return shed(429, errc::rate_limited,
                   fmt::format("too many requests from this address (shedding.client_rate: {}/s, burst {}); slow down "
                               "and retry after the delay given",

@@ -12,6 +12,8 @@
 #include <functional>
 #include <variant>
 
+#include "fti/core/ip_range.hpp"
+
 extern char** environ;
 
 namespace fti {
@@ -205,6 +207,7 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(real("shedding.tenant_rate", &Config::shedding, &SheddingConfig::tenant_rate, 0.0, 1e9));
     k.push_back(integer("shedding.tenant_burst", &Config::shedding, &SheddingConfig::tenant_burst, 1, 1000000000));
     k.push_back(integer("shedding.max_queue_depth", &Config::shedding, &SheddingConfig::max_queue_depth, 0, kMaxI));
+    k.push_back(list("shedding.trusted_proxies", &Config::shedding, &SheddingConfig::trusted_proxies));
     k.push_back(integer("shedding.retry_after_seconds", &Config::shedding, &SheddingConfig::retry_after_seconds, 1, 3600));
     k.push_back(real("surge.factor", &Config::surge, &SurgeConfig::factor, 1.0, 1000.0));
     k.push_back(real("surge.exit_factor", &Config::surge, &SurgeConfig::exit_factor, 0.0, 1000.0));
@@ -358,6 +361,11 @@ Status validate_replicas_and_shards(const DatabaseConfig& d, bool main_is_postgr
 
 Status validate(const Config& c) {
   FTI_TRY(parse_host_port(c.server.listen));
+  for (const auto& proxy : c.shedding.trusted_proxies) {
+    if (auto range = IpRange::parse(proxy); !range) {
+      return Error(errc::bad_config, "shedding.trusted_proxies: " + range.error().message);
+    }
+  }
   if (c.surge.exit_factor > c.surge.factor) {
     return Error(errc::bad_config, fmt::format("surge.exit_factor: {} is above surge.factor ({}); it must be at most "
                                                "that, or surge mode would turn off as soon as it turns on",

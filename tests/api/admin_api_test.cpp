@@ -536,3 +536,25 @@ TEST_CASE("shedding: the operator gets through an overload; refused requests do 
   a.surge->tick(a.clock.now_ms());
   CHECK(a.surge->status().rate * 59 == Approx(7));
 }
+
+TEST_CASE("shedding: behind trusted proxies the client is the rightmost untrusted address", "[shedding]") {
+  Admin a([](Config& c) {
+    c.shedding.client_rate = 1;
+    c.shedding.client_burst = 1;
+    c.shedding.trusted_proxies = {"127.0.0.1", "10.0.0.0/8"};
+  });
+  auto match = a.router.match("GET", "/api/v1/jobs");
+  auto admit = [&](const std::string& peer, const std::string& forwarded) {
+    http::Request req = testing::request_for("GET", "/api/v1/jobs", {{"x-forwarded-for", forwarded}});
+    req.remote_address = peer;
+    return !a.middlewares[0](req, *match.route).has_value();
+  };
+  // An ingress (10.1.1.1) in front of the local nginx: the client is 203.0.113.5 both times,
+  // whatever it claims further left.
+  CHECK(admit("127.0.0.1", "1.1.1.1, 203.0.113.5, 10.1.1.1"));
+  CHECK_FALSE(admit("127.0.0.1", "2.2.2.2, 203.0.113.5, 10.1.1.1"));
+  CHECK(admit("127.0.0.1", "203.0.113.6, 10.1.1.1"));  // another client: its own bucket
+  // An untrusted peer's X-Forwarded-For is ignored: it cannot pick someone else's bucket.
+  CHECK(admit("198.51.100.9", "203.0.113.77"));
+  CHECK_FALSE(admit("198.51.100.9", "203.0.113.78"));
+}

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "fti/core/config.hpp"
+#include "fti/core/ip_range.hpp"
 
 namespace fs = std::filesystem;
 
@@ -159,4 +160,39 @@ TEST_CASE("sla.* keys: the design's defaults, nested tables and environment over
   src.environment.erase("FTI_SLA_API_AVAILABILITY");
   src.file = write_temp("[sla.api]\np999_ms = 900\n");
   CHECK_FALSE(fti::load_config(src).ok());
+}
+
+TEST_CASE("config: shedding.trusted_proxies takes addresses and ranges, and names a bad one", "[config]") {
+  fti::ConfigSources sources;
+  sources.environment = {{"FTI_SHEDDING_TRUSTED_PROXIES", "10.0.0.0/8,::1,192.168.1.7"}};
+  auto ok = fti::load_config(sources);
+  REQUIRE(ok.ok());
+  CHECK((*ok)->shedding.trusted_proxies.size() == 3);
+  sources.environment = {{"FTI_SHEDDING_TRUSTED_PROXIES", "10.0.0.0/33"}};
+  auto bad = fti::load_config(sources);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("shedding.trusted_proxies") != std::string::npos);
+}
+
+TEST_CASE("ip ranges: v4 and v6 prefixes; a range of one; not an address", "[config]") {
+  auto eight = fti::IpRange::parse("10.0.0.0/8");
+  REQUIRE(eight.ok());
+  CHECK(eight->contains("10.255.1.2"));
+  CHECK_FALSE(eight->contains("11.0.0.1"));
+  CHECK_FALSE(eight->contains("::1"));
+  CHECK_FALSE(eight->contains("not-an-ip"));
+  auto one = fti::IpRange::parse("192.168.1.7");
+  REQUIRE(one.ok());
+  CHECK(one->contains("192.168.1.7"));
+  CHECK_FALSE(one->contains("192.168.1.8"));
+  auto v6 = fti::IpRange::parse("fd00::/8");
+  REQUIRE(v6.ok());
+  CHECK(v6->contains("fd12:3456::1"));
+  CHECK_FALSE(v6->contains("fe80::1"));
+  auto odd = fti::IpRange::parse("10.0.0.0/12");
+  REQUIRE(odd.ok());
+  CHECK(odd->contains("10.15.255.255"));
+  CHECK_FALSE(odd->contains("10.16.0.0"));
+  CHECK_FALSE(fti::IpRange::parse("10.0.0.0/x").ok());
+  CHECK_FALSE(fti::IpRange::parse("example.com").ok());
 }

@@ -102,6 +102,9 @@ struct SheddingConfig {
   int tenant_burst = 200;
   std::int64_t max_queue_depth = 10000;  // waiting jobs; uploads beyond it are refused
   int retry_after_seconds = 5;        // what a 503 asks clients to wait
+  // Proxies (addresses or ranges) whose X-Forwarded-For names the client: an ingress or a
+  // load balancer in front. The client is the rightmost address that is not one of them.
+  std::vector<std::string> trusted_proxies = {"127.0.0.1", "::1"};
 };
 
 // Surge mode (ops/surge.hpp): the last minute's request rate against a slow baseline.
