@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "fti/core/config.hpp"
 #include "fti/core/ip_range.hpp"
@@ -195,4 +197,24 @@ TEST_CASE("ip ranges: v4 and v6 prefixes; a range of one; not an address", "[con
   CHECK_FALSE(odd->contains("10.16.0.0"));
   CHECK_FALSE(fti::IpRange::parse("10.0.0.0/x").ok());
   CHECK_FALSE(fti::IpRange::parse("example.com").ok());
+}
+
+TEST_CASE("config/default.toml lists every key the loader knows", "[core][config]") {
+  std::ifstream in(std::string(FTI_SOURCE_DIR) + "/config/default.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string section;
+  std::set<std::string> listed;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind('[', 0) == 0) {
+      section = line.substr(1, line.find(']') - 1);
+    } else if (!line.empty() && line[0] != '#' && line.find('=') != std::string::npos) {
+      auto key = line.substr(0, line.find_first_of(" ="));
+      listed.insert(section + "." + key);
+    }
+  }
+  for (const auto& key : fti::config_keys()) {
+    INFO(key << " is missing from config/default.toml");
+    CHECK(listed.count(key) == 1);
+  }
 }
