@@ -44,6 +44,16 @@ std::int64_t whole_seconds(std::chrono::milliseconds wait) {
   return static_cast<std::int64_t>(std::ceil(static_cast<double>(wait.count()) / 1000.0));
 }
 
+// 429 for a token bucket: `whose` is "this address" or "this tenant", `key` its setting.
+http::Response over_bucket(std::string_view whose, std::string_view key, double rate, int burst,
+                           std::chrono::milliseconds wait) {
+  return shed(429, errc::rate_limited,
+              fmt::format("too many requests for {} (shedding.{}_rate: {}/s, burst {}); slow down and retry after "
+                          "the delay given",
+                          whose, key, rate, burst),
+              whole_seconds(wait));
+}
+
 // The client's address: the peer, unless the peer is a trusted proxy (shedding.
 // trusted_proxies: the local nginx by default, an ingress's range in a cluster). Each
 // proxy appends the address it took the request from to X-Forwarded-For, so the client is
@@ -148,11 +158,7 @@ http::Middleware make_admission_middleware(const ApiDeps& deps) {
       }
     }
     if (auto wait = by_address->take(client->of(req), now)) {
-      return shed(429, errc::rate_limited,
-                  fmt::format("too many requests from this address (shedding.client_rate: {}/s, burst {}); slow down "
-                              "and retry after the delay given",
-                              limits.client_rate, limits.client_burst),
-                  whole_seconds(*wait));
+      return over_bucket("this address", "client", limits.client_rate, limits.client_burst, *wait);
     }
     return std::nullopt;
   };
@@ -168,11 +174,7 @@ http::Middleware make_tenant_limit_middleware(const ApiDeps& deps) {
     // Admins are not limited per tenant: the operator steering an overload must get through.
     auto wait = req.is_admin ? std::nullopt : by_tenant->take(req.tenant, now);
     if (wait) {
-      return shed(429, errc::rate_limited,
-                  fmt::format("too many requests for this tenant (shedding.tenant_rate: {}/s, burst {}); slow down "
-                              "and retry after the delay given",
-                              limits.tenant_rate, limits.tenant_burst),
-                  whole_seconds(*wait));
+      return over_bucket("this tenant", "tenant", limits.tenant_rate, limits.tenant_burst, *wait);
     }
     const bool upload = req.method == "POST" && route.pattern == "/api/v1/jobs";
     if (upload && limits.max_queue_depth > 0) {
