@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace fti::ops {
 
@@ -36,9 +37,20 @@ void RateLimiter::forget_idle(TimeMs now) {
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     it = refilled(it->second, now) >= burst_ ? buckets_.erase(it) : std::next(it);
   }
-  // Everyone is busy: start over rather than grow without bound (a flood of new keys
-  // then gets one burst each, which the per-address limit and the in-flight bound cap).
-  if (buckets_.size() >= max_keys_) buckets_.clear();
+  if (buckets_.size() < max_keys_) return;
+  // Everyone is busy: forget the tenth that was quiet longest, so the next tenth of new keys
+  // needs no sweep, and the busiest keys keep their (empty) buckets: forgetting them would
+  // hand each a fresh burst.
+  std::vector<TimeMs> updated;
+  updated.reserve(buckets_.size());
+  for (const auto& [key, b] : buckets_) updated.push_back(b.updated_ms);
+  const auto cut = updated.begin() + static_cast<std::ptrdiff_t>(updated.size() / 10);
+  std::nth_element(updated.begin(), cut, updated.end());
+  const TimeMs oldest_kept = *cut;
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    it = it->second.updated_ms < oldest_kept ? buckets_.erase(it) : std::next(it);
+  }
+  if (buckets_.size() >= max_keys_) buckets_.clear();  // all updated at the same moment
 }
 
 std::size_t RateLimiter::keys() const {

@@ -33,3 +33,12 @@ TEST_CASE("rate limiter: keys are bounded; idle ones go first", "[ratelimit]") {
   // The busy key kept its empty bucket; the idle ones were forgotten.
   CHECK(limiter.take("busy", kT + 5000).has_value());
 }
+
+TEST_CASE("rate limiter: when every key is busy, the quietest tenth goes and the busiest keep their buckets", "[ratelimit]") {
+  RateLimiter limiter(0.001, 1, 100);  // one request, then a very long wait
+  for (int i = 0; i < 100; ++i) (void)limiter.take("k" + std::to_string(i), kT + i);  // all empty now
+  (void)limiter.take("new", kT + 200);  // full: a sweep makes room
+  CHECK(limiter.keys() <= 91);
+  CHECK(limiter.take("k99", kT + 201).has_value());       // recent: still limited
+  CHECK_FALSE(limiter.take("k0", kT + 202).has_value());  // quietest: forgotten, a fresh bucket
+}

@@ -2,7 +2,8 @@
 // Token buckets by key (a tenant, a client address): each key may spend `burst` requests at
 // once and gets `rate` more a second. A request over its bucket is told how long until the
 // next token, which becomes Retry-After. Keys are bounded: past `max_keys`, buckets that
-// have refilled (idle keys) are forgotten, and if that is not enough, all of them.
+// have refilled (idle keys) are forgotten, and if that is not enough, the tenth that was
+// quiet longest.
 #include <chrono>
 #include <cstddef>
 #include <mutex>
