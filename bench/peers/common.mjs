@@ -1,10 +1,11 @@
-// What the PostgreSQL peer benchmarks (pgboss/, graphile-worker/) share: arguments, the
+// What the peer benchmarks (pgboss/, graphile-worker/, bullmq/) share: arguments, the
 // result object of `finishthisidea bench jobs --json`, percentiles, waiting on the database,
 // and the output. No imports beyond Node itself: each peer brings its own node_modules.
 import { performance } from 'node:perf_hooks';
 
 // spec: { name, usage, batch: default --batch,
-//         extra: { '--flag': ['key', 'number' | 'signed' | 'string', default] } }
+//         extra: { '--flag': ['key', 'number' | 'signed' | 'string', default] },
+//         connection: (o) => a message when the options name no server (default: --url) }
 export function parseArgs(argv, spec) {
   const fail = (msg) => {
     if (msg) process.stderr.write(`${spec.name}: ${msg}\n`);
@@ -48,7 +49,10 @@ export function parseArgs(argv, spec) {
       }
     }
   }
-  if (!o.url) fail('--url is required (or PG_URL in the environment): a postgresql:// URL');
+  const connection = spec.connection ??
+    ((opts) => (opts.url ? null : '--url is required (or PG_URL in the environment): a postgresql:// URL'));
+  const missing = connection(o);
+  if (missing) fail(missing);
   if (o.enqueueOnly && o.workOnly) fail('--enqueue-only and --work-only exclude each other');
   if (o.workers < 1) fail('--workers must be at least 1');
   if (o.batch < 1) fail('--batch must be at least 1');

@@ -20,69 +20,23 @@
 import { Queue, Worker } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 
-function usage(msg) {
-  if (msg) process.stderr.write(`bench.mjs: ${msg}\n`);
-  process.stderr.write(
-    'usage: node bench.mjs --port PORT [--host H] --jobs N --workers W ' +
-      '[--enqueue-only|--work-only] [--batch B] [--latency-samples S] [--queue NAME] [--json]\n');
-  process.exit(2);
-}
+import { emptyResult, parseArgs, percentile, rate, round } from '../common.mjs';
 
-function parseArgs(argv) {
-  const o = {
-    host: '127.0.0.1',
-    port: process.env.REDIS_PORT ? Number(process.env.REDIS_PORT) : undefined,
-    jobs: 100000,
-    workers: 16,
-    batch: 1000,
-    latencySamples: 500,
-    queue: 'fti-bench',
-    enqueueOnly: false,
-    workOnly: false,
-    json: false,
-  };
-  const num = (name, v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) usage(`${name} needs a whole number, got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
-    switch (a) {
-      case '--host': o.host = next(); break;
-      case '--port': o.port = num(a, next()); break;
-      case '--jobs': o.jobs = num(a, next()); break;
-      case '--workers': o.workers = num(a, next()); break;
-      case '--batch': o.batch = num(a, next()); break;
-      case '--latency-samples': o.latencySamples = num(a, next()); break;
-      case '--queue': o.queue = next(); break;
-      case '--enqueue-only': o.enqueueOnly = true; break;
-      case '--work-only': o.workOnly = true; break;
-      case '--json': o.json = true; break;
-      case '-h': case '--help': usage(); break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
-  if (!o.port) usage('--port is required (or REDIS_PORT in the environment)');
-  if (o.enqueueOnly && o.workOnly) usage('--enqueue-only and --work-only exclude each other');
-  if (o.workers < 1) usage('--workers must be at least 1');
-  if (o.batch < 1) usage('--batch must be at least 1');
-  return o;
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  // nearest-rank
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
-const round = (x, digits) => (x === null ? null : Number(x.toFixed(digits)));
-const rate = (n, ms) => (ms > 0 ? n / (ms / 1000) : null);
+const spec = {
+  name: 'bullmq/bench.mjs',
+  usage:
+    'node bench.mjs --port PORT [--host H] --jobs N --workers W ' +
+    '[--enqueue-only|--work-only] [--batch B] [--latency-samples S] [--queue NAME] [--json]',
+  extra: {
+    '--host': ['host', 'string', '127.0.0.1'],
+    '--port': ['port', 'number', process.env.REDIS_PORT ? Number(process.env.REDIS_PORT) : undefined],
+    '--queue': ['queue', 'string', 'fti-bench'],
+  },
+  connection: (o) => (o.port ? null : '--port is required (or REDIS_PORT in the environment)'),
+};
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseArgs(process.argv.slice(2), spec);
   const connection = { host: o.host, port: o.port, maxRetriesPerRequest: null };
   const queue = new Queue(o.queue, {
     connection,
@@ -90,16 +44,7 @@ async function main() {
   });
   await queue.waitUntilReady();
 
-  const result = {
-    jobs: o.jobs,
-    workers: o.workers,
-    enqueue_per_sec: null,
-    process_per_sec: null,
-    end_to_end_per_sec: null,
-    pickup_latency_ms: { p50: null, p99: null },
-    succeeded: null,
-    executions: null,
-  };
+  const result = emptyResult(o);
 
   // 1. enqueue
   let enqueueMs = null;
@@ -202,7 +147,7 @@ async function main() {
 
 main().then(
   (result) => {
-    const o = parseArgs(process.argv.slice(2));
+    const o = parseArgs(process.argv.slice(2), spec);
     if (o.json) {
       process.stdout.write(JSON.stringify(result) + '\n');
     } else {
