@@ -557,10 +557,17 @@ TEST_CASE("three instances behind nginx: 200 jobs through a SIGKILL, every read 
   // The load's, the tracked one and the three that were in flight at the kill.
   CHECK(db.count("idempotency_key LIKE 'scale-%'") == kJobs + 4);
   CHECK(db.count("status = 'succeeded'") == kJobs + 4);
+  // Every orphan succeeded, nearly always by a survivor's second attempt. A completion the
+  // dying instance had already sent may still commit after the kill (PostgreSQL finishes a
+  // COMMIT it received), so an orphan read as running just after the kill can end succeeded
+  // on its first attempt: that one was not lost either.
+  int taken_over = 0;
   for (const auto& id : orphans) {
     INFO("orphan " << id);
-    CHECK(db.count("id = $1 AND status = 'succeeded' AND attempt >= 2", {fti::db::Value(id)}) == 1);
+    CHECK(db.count("id = $1 AND status = 'succeeded'", {fti::db::Value(id)}) == 1);
+    taken_over += static_cast<int>(db.count("id = $1 AND attempt >= 2", {fti::db::Value(id)}));
   }
+  CHECK(taken_over >= 1);
   // nginx moved every read off the dead instance: not one failed.
   {
     std::lock_guard lock(load.mutex);
