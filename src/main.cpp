@@ -73,6 +73,7 @@ int run_serve(const ServeArgs& args) {
 struct CleanArgs {
   std::string input, output, report, report_md, profile, config_file, progress = "auto", work_dir;
   bool no_llm = false;
+  bool no_format = false;
   bool no_llm_readme = false;     // feature flag llm_readme off (the server's surge mode)
   bool no_report_extras = false;  // feature flag report_extras off
   std::string llm;  // "pipe": ask the server's router over stdout/stdin (a server's child)
@@ -153,6 +154,7 @@ int run_clean(CleanArgs args) {
   options.limits.max_file_bytes = args.max_file_bytes.value_or(limits.max_file_bytes);
   options.limits.max_ratio = args.max_ratio.value_or(limits.max_ratio);
   options.profile = args.profile;
+  options.formatters = !args.no_format;
   options.work_dir = args.work_dir.empty() ? fs::temp_directory_path() : fs::path(args.work_dir);
   options.on_progress = progress_printer(args.progress);
   CleanLlm llm;
@@ -373,6 +375,7 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("--report-md", clean.report_md, "Write the Markdown report here");
   clean_cmd->add_option("--profile", clean.profile, "Style profile name");
   clean_cmd->add_flag("--no-llm", clean.no_llm, "Never call a language model");
+  clean_cmd->add_flag("--no-format", clean.no_format, "Do not run the language formatters");
   clean_cmd->add_option("--config", clean.config_file, "TOML configuration file")->check(CLI::ExistingFile);
   clean_cmd->add_option("--progress", clean.progress, "auto | bar | plain | lines | none")
       ->check(CLI::IsMember({"auto", "bar", "plain", "lines", "none"}));

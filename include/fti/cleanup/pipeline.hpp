@@ -16,6 +16,9 @@ namespace fti::cleanup {
 struct PipelineOptions {
   ExtractLimits limits;
   std::string profile;  // style profile name; empty for the default
+  // Run the language formatters (clang-format, black, ...). Off: only the built-in passes,
+  // as `clean --no-format` and the cleanup benchmark do.
+  bool formatters = true;
   std::filesystem::path work_dir;  // scratch space; a fresh sub-folder is made and removed
   std::function<void(int percent, const std::string& stage)> on_progress;
   std::function<bool()> cancelled;
