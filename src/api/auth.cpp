@@ -1,6 +1,7 @@
 // Authentication middleware: "open" gives everyone the anonymous tenant (loopback only: the
 // App refuses another listen address, and requests a proxy forwarded from elsewhere are
-// refused here); "api_key" looks the bearer key's SHA-256 up in api_keys.
+// refused here); "api_key" looks the bearer key's SHA-256 up in api_keys. WebSocket upgrades
+// from a browser may carry the key as a subprotocol instead (accept_browser_protocol).
 #include <cctype>
 #include <string_view>
 
@@ -52,6 +53,28 @@ std::string remote_forwarded_for(std::string_view list) {
   return {};
 }
 
+// A browser cannot set headers on a WebSocket, and a key in the URL would end up in access
+// logs. So the web page offers two subprotocols instead: "finishthisidea" and "bearer.KEY"
+// (keys are URL-safe tokens). The upgrade selects "finishthisidea", never echoing the key.
+constexpr std::string_view kBrowserProtocol = "finishthisidea";
+constexpr std::string_view kKeyProtocolPrefix = "bearer.";
+
+// Selects kBrowserProtocol when offered; returns the key offered as "bearer.KEY", or "".
+std::string accept_browser_protocol(http::Request& req) {
+  std::string key;
+  const std::string offered = req.header("sec-websocket-protocol");
+  std::string_view list = offered;
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    std::string protocol = trimmed(list.substr(0, comma));
+    if (protocol == kBrowserProtocol) req.websocket_protocol = protocol;
+    if (protocol.rfind(kKeyProtocolPrefix, 0) == 0) key = protocol.substr(kKeyProtocolPrefix.size());
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return key;
+}
+
 struct KeyOwner {
   std::string tenant;
   bool is_admin = false;
@@ -73,6 +96,7 @@ http::Middleware make_auth_middleware(const ApiDeps& deps) {
   bool open = deps.config && deps.config->auth.mode == "open";
   db::Database* database = deps.database;
   return [open, database](http::Request& req, const http::Route& route) -> std::optional<http::Response> {
+    std::string offered_key = route.options.websocket ? accept_browser_protocol(req) : std::string();
     if (open) {
       // "open" is for one person on their own machine. Behind a proxy that takes requests
       // from the network, anyone would be an anonymous admin: those requests are refused.
@@ -87,6 +111,7 @@ http::Middleware make_auth_middleware(const ApiDeps& deps) {
     }
     if (route.options.public_route) return std::nullopt;
     std::string token = bearer_token(req.header("authorization"));
+    if (token.empty()) token = offered_key;
     if (token.empty()) return unauthorized("send an API key as 'Authorization: Bearer KEY'");
     if (!database) return http::Response::problem(503, errc::unavailable, "no key database is configured");
     auto owner = lookup_key(*database, token);

@@ -121,6 +121,9 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("POST", "/api/v1/admin/database/queries/{pid}/cancel", bind(handle_cancel_query));
   router.add("GET", "/api/v1/admin/costs", bind(handle_admin_costs), blocking);
   router.add("GET", "/api/v1/admin/sla", bind(handle_get_sla));
+  router.add("GET", "/", bind(handle_web_index), public_route);
+  router.add("GET", "/app.js", bind(handle_web_script), public_route);
+  router.add("GET", "/app.css", bind(handle_web_style), public_route);
   router.add_websocket("/api/v1/jobs/{id}/events",
                        [shared](http::Request& req, std::shared_ptr<http::WebSocketChannel> channel) {
                          return handle_job_events(*shared, req, std::move(channel));

@@ -369,17 +369,20 @@ class WebSocketSession : public Connection, public std::enable_shared_from_this<
   }
 
   // On the strand: answers the upgrade request with 101 and starts the message loops.
-  void run(bhttp::request<bhttp::empty_body> upgrade) {
+  // `protocol`: the subprotocol the 101 selects (Request::websocket_protocol), or empty.
+  void run(bhttp::request<bhttp::empty_body> upgrade, std::string protocol) {
     upgrade_ = std::move(upgrade);
     // The WebSocket stream keeps its own timeouts; the TCP layer's would cut idle sockets.
     beast::get_lowest_layer(ws_).expires_never();
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.handshake_timeout = core_.timeout();  // opening and closing handshakes
     ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator([node = core_.options.node_id](websocket::response_type& res) {
-      res.set(bhttp::field::server, "finishthisidea");
-      if (!node.empty()) res.set(kNodeHeader, node);
-    }));
+    ws_.set_option(websocket::stream_base::decorator(
+        [node = core_.options.node_id, protocol = std::move(protocol)](websocket::response_type& res) {
+          res.set(bhttp::field::server, "finishthisidea");
+          if (!node.empty()) res.set(kNodeHeader, node);
+          if (!protocol.empty()) res.set(bhttp::field::sec_websocket_protocol, protocol);
+        }));
     ws_.read_message_max(kMaxClientMessageBytes);
     ws_.async_accept(upgrade_, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
   }
@@ -702,8 +705,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     core_.add_session(ws, id);
     // The socket belongs to the WebSocket now; this session ends when this call returns.
     closed_ = true;
+    std::string protocol = std::move(exchange_->request.websocket_protocol);
     exchange_.reset();
-    ws->run(std::move(upgrade));
+    ws->run(std::move(upgrade), std::move(protocol));
   }
 
   void answer_unmatched(const RouteMatch& match) {

@@ -31,10 +31,14 @@ class WsClient {
     REQUIRE_FALSE(ec);
   }
 
-  beast::error_code handshake(const std::string& target, const std::string& authorization = {}) {
-    if (!authorization.empty()) {
-      ws_.set_option(websocket::stream_base::decorator(
-          [authorization](websocket::request_type& req) { req.set(beast::http::field::authorization, authorization); }));
+  // `subprotocols`: a Sec-WebSocket-Protocol list, as a browser sends it ("a, b").
+  beast::error_code handshake(const std::string& target, const std::string& authorization = {},
+                              const std::string& subprotocols = {}) {
+    if (!authorization.empty() || !subprotocols.empty()) {
+      ws_.set_option(websocket::stream_base::decorator([authorization, subprotocols](websocket::request_type& req) {
+        if (!authorization.empty()) req.set(beast::http::field::authorization, authorization);
+        if (!subprotocols.empty()) req.set(beast::http::field::sec_websocket_protocol, subprotocols);
+      }));
     }
     return wait([&](beast::error_code& ec, bool& done) {
       ws_.async_handshake(response, "127.0.0.1", target, [&](beast::error_code e) {

@@ -63,6 +63,9 @@ struct Request {
   std::string request_id;
   std::string tenant;                         // set by auth middleware
   bool is_admin = false;
+  // A WebSocket upgrade: the subprotocol its 101 answer selects (Sec-WebSocket-Protocol), set
+  // by a middleware or the route's handler to one the client offered; empty selects none.
+  std::string websocket_protocol;
 
   std::string header(const std::string& lower_name) const;
   std::optional<std::string> query_param(const std::string& name) const;
