@@ -96,23 +96,23 @@ async function generations(url) {
   return (await answer.json()).generations;
 }
 
-async function startServer(llmUrl) {
-  const env = cleanEnv({
-    FTI_LLM_MODE: 'auto',
-    FTI_LLM_OLLAMA_URLS: llmUrl,
-    // The hanging call is ended by stopping the fake, never by a timeout during the test.
-    FTI_LLM_FIRST_BYTE_TIMEOUT_MS: '600000',
-    FTI_LLM_REQUEST_TIMEOUT_SECONDS: '600',
-    FTI_LLM_MAX_RETRIES: '0',
-  });
-  const child = start(args.binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(scratch, 'data')], env,
-    (text) => { serverLog += text; });
+async function startServer(dataDir, settings) {
+  let output = '';
+  const child = start(args.binary, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], cleanEnv(settings),
+    (text) => { output += text; serverLog += text; });
   const port = await until('the server to start', () => {
-    if (child.exitCode !== null) throw new Error('the server exited at start:\n' + serverLog);
-    const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(serverLog);
+    if (child.exitCode !== null) throw new Error('the server exited at start:\n' + output);
+    const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
     return match && match[1];
   });
   return { child, base: 'http://127.0.0.1:' + port };
+}
+
+async function newPage() {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 620 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  return page;
 }
 
 // A small messy codebase: a file the normalizer changes, a dependency folder that is junk, a
@@ -173,20 +173,19 @@ function check(condition, what) {
   if (!condition) throw new Error('check failed: ' + what);
 }
 
-async function run() {
+// auth.mode "open": upload, the bar held mid-job, the report, the download, a drop.
+async function openMode() {
   const fakeLlm = await startFakeLlm();
-  const server = await startServer(fakeLlm.url);
-  log('server at ' + server.base + ', fake LLM at ' + fakeLlm.url);
-
-  browser = await chromium.launch({
-    executablePath: process.env.FTITEST_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    // As root (containers, CI) Chromium's sandbox cannot start.
-    args: ['--no-sandbox'],
+  const server = await startServer(path.join(scratch, 'data'), {
+    FTI_LLM_MODE: 'auto',
+    FTI_LLM_OLLAMA_URLS: fakeLlm.url,
+    // The hanging call is ended by stopping the fake, never by a timeout during the test.
+    FTI_LLM_FIRST_BYTE_TIMEOUT_MS: '600000',
+    FTI_LLM_REQUEST_TIMEOUT_SECONDS: '600',
+    FTI_LLM_MAX_RETRIES: '0',
   });
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1000, height: 620 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
+  log('server at ' + server.base + ', fake LLM at ' + fakeLlm.url);
+  await newPage();
   const consoleErrors = [];
   page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
   page.on('pageerror', (error) => consoleErrors.push(error.message));
@@ -267,6 +266,61 @@ async function run() {
   log('a dropped archive was uploaded and cleaned');
 
   check(consoleErrors.length === 0, 'no errors in the browser console: ' + consoleErrors.join(' | '));
+  await stop(server.child);
+}
+
+// auth.mode "api_key": refused without a key; with one saved on the page, the upload, the
+// job's WebSocket (the key offered as a subprotocol) and the download all pass.
+async function apiKeyMode() {
+  const dataDir = path.join(scratch, 'data-keys');
+  const created = execFileSync(args.binary, ['keys', 'create', '--tenant', 'web', '--data-dir', dataDir],
+    { env: cleanEnv({ FTI_AUTH_MODE: 'api_key' }), encoding: 'utf8' });
+  const key = /^key\s+(\S+)/m.exec(created)?.[1];
+  check(key, 'keys create printed a key');
+  const server = await startServer(dataDir, { FTI_AUTH_MODE: 'api_key' });
+  log('api_key server at ' + server.base);
+  await newPage();
+  // Frames of the job's socket, whose URL carries no key (nothing after /events).
+  const frames = [];
+  page.on('websocket', (socket) => {
+    if (socket.url().endsWith('/events')) socket.on('framereceived', (frame) => frames.push(String(frame.payload)));
+  });
+  await page.goto(server.base + '/');
+  const archive = readFileSync(makeArchive('keyed.zip'));
+  const upload = () => page.setInputFiles('#file-input', { name: 'keyed.zip', mimeType: 'application/zip', buffer: archive });
+
+  await upload();
+  await page.waitForSelector('#upload-error', { state: 'visible' });
+  const refusal = await page.textContent('#upload-error');
+  check(refusal.includes('API key'), 'without a key the upload is refused with a hint: ' + refusal);
+
+  await page.click('#api-key-panel summary');
+  await page.fill('#api-key', key);
+  await page.click('#api-key-form button[type=submit]');
+  await upload();
+  await page.waitForSelector('#report-card', { state: 'visible' });
+  check(frames.some((f) => f.includes('"type":"completed"')), 'the job was followed over its WebSocket: ' + frames.length + ' frames');
+  check((await page.textContent('#job-connection')) === '', 'the live connection never dropped');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const saved = path.join(scratch, 'keyed-download.zip');
+  await download.saveAs(saved);
+  check(readFileSync(saved).subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])), 'the keyed download is a zip');
+  check(download.suggestedFilename() === 'keyed-clean.zip', 'the keyed download is named keyed-clean.zip: ' +
+    download.suggestedFilename());
+  log('api_key mode: refused without a key; with one, ' + frames.length + ' WebSocket events and the download');
+  await stop(server.child);
+}
+
+async function run() {
+  browser = await chromium.launch({
+    executablePath: process.env.FTITEST_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    // As root (containers, CI) Chromium's sandbox cannot start.
+    args: ['--no-sandbox'],
+  });
+  await openMode();
+  await apiKeyMode();
 }
 
 async function cleanUp() {
