@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "fakes/manual_clock.hpp"
+#include "support/api_server.hpp"
 #include "support/test_database.hpp"
 #include "fti/api/api.hpp"
 #include "fti/api/api_keys.hpp"
@@ -196,29 +197,11 @@ TEST_CASE("over HTTP a created key lists its tenant's jobs, and a revoked one ge
   deps.jobs = job_store.get();
   deps.metrics = &metrics;
   deps.clock = &k.clock;
-  http::Router router;
-  api::register_routes(router, deps);
-  http::ServerOptions options;
-  options.port = 0;
-  options.io_threads = 1;
-  options.blocking_threads = 2;
-  http::HttpServer server(options, router, metrics);
-  server.use(api::make_auth_middleware(deps));
-  auto port = server.listen();
-  REQUIRE(port.ok());
-  std::thread io([&] { server.run(); });
-  struct Joiner {
-    http::HttpServer& server;
-    std::thread& io;
-    ~Joiner() {
-      server.stop();
-      io.join();
-    }
-  } joiner{server, io};
+  testing::ApiServer server(deps);
 
   auto get_jobs = [&](const std::string& key) {
     HttpRequest req;
-    req.url = "http://127.0.0.1:" + std::to_string(*port) + "/api/v1/jobs";
+    req.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/api/v1/jobs";
     if (!key.empty()) req.headers = {{"Authorization", "Bearer " + key}};
     req.total_timeout = std::chrono::seconds(30);
     auto r = HttpClient().send(req);

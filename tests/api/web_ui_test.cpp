@@ -8,16 +8,15 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <thread>
 
 #include "fti/api/api.hpp"
 #include "fti/api/api_keys.hpp"
 #include "fti/core/http_client.hpp"
 #include "fti/core/json.hpp"
-#include "fti/http/server.hpp"
 #include "fti/jobs/event_bus.hpp"
 #include "fti/ops/metrics.hpp"
 #include "jobs/job_test_support.hpp"
+#include "support/api_server.hpp"
 #include "support/ws_client.hpp"
 
 using namespace fti;
@@ -173,28 +172,10 @@ TEST_CASE("a browser's WebSocket authenticates with the key it offers as a subpr
   deps.metrics = &metrics;
   deps.clock = &fx.clock;
   deps.events = &bus;
-  http::Router router;
-  api::register_routes(router, deps);
-  http::ServerOptions options;
-  options.port = 0;
-  options.io_threads = 1;
-  options.blocking_threads = 2;
-  http::HttpServer server(options, router, metrics);
-  server.use(api::make_auth_middleware(deps));
-  auto port = server.listen();
-  REQUIRE(port.ok());
-  std::thread io([&] { server.run(); });
-  struct Joiner {
-    http::HttpServer& server;
-    std::thread& io;
-    ~Joiner() {
-      server.stop();
-      io.join();
-    }
-  } joiner{server, io};
+  testing::ApiServer server(deps);
 
   const std::string events = "/api/v1/jobs/" + job.id + "/events";
-  const auto ws_port = static_cast<std::uint16_t>(*port);
+  const auto ws_port = server.port();
   namespace bhttp = boost::beast::http;
 
   SECTION("the key offered as bearer.KEY opens the socket; the answer selects the page's protocol, not the key") {
@@ -232,7 +213,7 @@ TEST_CASE("a browser's WebSocket authenticates with the key it offers as a subpr
   }
   SECTION("a key is read on WebSocket routes only") {
     HttpRequest req;
-    req.url = "http://127.0.0.1:" + std::to_string(*port) + "/api/v1/jobs";
+    req.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/api/v1/jobs";
     req.headers = {{"Sec-WebSocket-Protocol", "finishthisidea, bearer." + acme->key}};
     auto res = HttpClient().send(req);
     REQUIRE(res.ok());

@@ -14,16 +14,16 @@
   const POLL_MS = 1500;
   const MAX_ROWS = 500;       // per table; the Markdown report has the rest
 
+  // The pipeline's stage names (src/cleanup) in words; another stage shows as it is named.
   const STAGE_NAMES = {
     fetch: 'Fetching the upload',
     extract: 'Unpacking',
     junk: 'Removing junk',
     normalize: 'Normalizing text',
     format: 'Formatting',
+    inventory: 'Taking stock of the code',
     secrets: 'Scanning for secrets',
-    lint: 'Checking the code',
     llm: 'Improving the code with a model',
-    readme: 'Writing the README',
     pack: 'Packing the result',
     done: 'Done',
   };
