@@ -266,6 +266,21 @@ async function openMode() {
   log('a dropped archive was uploaded and cleaned');
 
   check(consoleErrors.length === 0, 'no errors in the browser console: ' + consoleErrors.join(' | '));
+
+  // Without its WebSocket (every attempt closed at once) the page polls the job instead.
+  await newPage();
+  let refused = 0;
+  await page.routeWebSocket(/\/events$/, (socket) => {
+    refused += 1;
+    socket.close();
+  });
+  await page.goto(server.base + '/');
+  await page.setInputFiles('#file-input', { name: 'polled.zip', mimeType: 'application/zip', buffer: readFileSync(archive) });
+  // Every socket closed before a message: only polling can bring the report.
+  await page.waitForSelector('#report-card', { state: 'visible' });
+  check(refused === 4, 'the page tried the socket 4 times before polling (it tried ' + refused + ')');
+  check((await tableText('removed-table')).includes('node_modules/'), 'the polled job shows its report');
+  log('with the WebSocket refused, the page polled the job to its report');
   await stop(server.child);
 }
 
