@@ -201,10 +201,8 @@ async function openMode() {
 
   // Mid-job: the job is held in the LLM stage (the fake has the request and never answers).
   await until('the job to ask the (hanging) model', async () => (await generations(fakeLlm.url)) >= 1);
-  await page.waitForFunction(() => {
-    const value = Number(document.getElementById('job-progress').getAttribute('aria-valuenow'));
-    return value > 0 && value < 100;
-  });
+  // The bar follows the job's events to the stage where it is held.
+  await page.waitForFunction(() => document.getElementById('job-progress').dataset.stage === 'llm');
   const midValue = await progressValue();
   check(midValue > 0 && midValue < 100, 'the bar is between 0 and 100 mid-job (it is ' + midValue + ')');
   check((await page.textContent('#job-name')) === uploadName, 'the upload name is shown');
@@ -264,6 +262,23 @@ async function openMode() {
   await page.waitForSelector('#report-card', { state: 'visible' });
   check((await tableText('removed-table')).includes('node_modules/'), 'the dropped archive was cleaned too');
   log('a dropped archive was uploaded and cleaned');
+
+  // The Markdown report behind its link.
+  const markdown = await page.evaluate(async () => {
+    const answer = await fetch(document.getElementById('report-md').href);
+    return answer.headers.get('Content-Type') + ' ' + (await answer.text());
+  });
+  check(markdown.startsWith('text/markdown') && markdown.includes('node_modules/'), 'the Markdown report link works: ' + markdown);
+
+  // A job that fails shows its error code and message.
+  await page.click('#again');
+  const truncated = readFileSync(archive).subarray(0, 300);
+  await page.setInputFiles('#file-input', { name: 'truncated.zip', mimeType: 'application/zip', buffer: truncated });
+  await page.waitForSelector('#job-error', { state: 'visible' });
+  const failure = (await page.textContent('#job-error')).replace(/\s+/g, ' ');
+  check((await page.textContent('#job-error-code')) === 'bad_archive', 'the failure shows its code: ' + failure);
+  check((await page.textContent('#job-error-message')).length > 0, 'the failure shows its message: ' + failure);
+  log('a truncated archive: ' + failure.trim());
 
   check(consoleErrors.length === 0, 'no errors in the browser console: ' + consoleErrors.join(' | '));
 

@@ -220,6 +220,7 @@
     bar.setAttribute('aria-valuenow', String(value));
     const label = STAGE_NAMES[stage] || stage || '';
     bar.setAttribute('aria-valuetext', value + '%' + (label ? ', ' + label : ''));
+    if (stage) bar.dataset.stage = stage;  // the pipeline's own name, for scripts and tests
     $('job-progress-fill').style.width = value + '%';
     $('job-percent').textContent = value + '%';
     if (label) $('job-stage').textContent = label;
@@ -241,6 +242,7 @@
     show('job-card', true);
     show('again-row', false);
     setProgress(0, '');
+    delete $('job-progress').dataset.stage;
     $('job-stage').textContent = 'Waiting for a worker';
     onJobState(state, job);
     if (!state.done) connect(state);
