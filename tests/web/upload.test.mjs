@@ -1,7 +1,10 @@
 // The web page end to end in a real browser: Debian's chromium driven by playwright-core
-// against the real `finishthisidea serve`. It uploads an archive through the file input,
-// watches the progress bar (screenshot mid-job), reads the report tables, downloads the
-// result and checks it, then drops a second archive on the drop zone.
+// against the real `finishthisidea serve`. In open mode it uploads an archive through the
+// file input, watches the progress bar (screenshot mid-job), reads the report tables,
+// downloads the result and checks it, drops a second archive on the drop zone, shows a failed
+// job's error, and follows a job by polling when its WebSocket keeps closing. In api_key mode
+// it is refused without a key, then with one saved follows the job over the WebSocket (the
+// key offered as a subprotocol) and downloads the result.
 //
 //   node upload.test.mjs --binary PATH/finishthisidea --fake-llm PATH/fake_llm_server --out DIR
 //
