@@ -42,5 +42,6 @@ http::Response handle_cancel_job(const ApiDeps& deps, http::Request& req);
 http::Response handle_retry_job(const ApiDeps& deps, http::Request& req);
 http::Response handle_job_result(const ApiDeps& deps, http::Request& req);
 http::Response handle_job_report(const ApiDeps& deps, http::Request& req);
+http::Response handle_job_diff(const ApiDeps& deps, http::Request& req);
 
 }  // namespace fti::api
