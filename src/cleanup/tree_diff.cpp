@@ -93,6 +93,10 @@ std::string label(std::string_view prefix, std::string_view path) {
   return git_path(prefix, path) + (path.find(' ') != std::string_view::npos ? "\t" : "");
 }
 
+std::string git_header(std::string_view rel) {
+  return fmt::format("diff --git {} {}\n", git_path("a/", rel), git_path("b/", rel));
+}
+
 std::string git_mode(mode_t mode, bool symlink) {
   if (symlink) return "120000";
   return (mode & 0111) ? "100755" : "100644";
@@ -263,6 +267,7 @@ class TreeDiffWriter {
   Status compare(const OriginalTree::Entry& was, const TreeFile& now);
   Status removed(const OriginalTree::Entry& was);
   Status created(const TreeFile& now);
+  Status one_sided(const std::string& rel, const Side& file, const std::string& note, bool removal);
   Result<Side> side(const fs::path& full, mode_t mode, bool symlink, std::int64_t size) const;
   Status binary_or_large(const std::string& rel, const Side* was, const Side* now, const std::string& note);
   Status emit(std::string section, const std::string& rel, LineCount lines);
@@ -390,7 +395,7 @@ Status TreeDiffWriter::binary_or_large(const std::string& rel, const Side* was, 
     FTI_ASSIGN_OR_RETURN(new_id, git_blob_id(now->full, now->size));
   }
   if (large) section += fmt::format("# {}: {}, too large to show\n", git_path("", rel), human_size(either->size));
-  section += fmt::format("diff --git {} {}\n", git_path("a/", rel), git_path("b/", rel));
+  section += git_header(rel);
   if (!was) section += "new file mode " + git_mode(now->mode, now->symlink) + "\n";
   if (!now) section += "deleted file mode " + git_mode(was->mode, was->symlink) + "\n";
   section += fmt::format("index {}..{}{}\n", old_id, new_id,
@@ -429,7 +434,7 @@ Status TreeDiffWriter::compare(const OriginalTree::Entry& was_entry, const TreeF
   std::string endings = line_ending_note(was.text, now.text);
   if (!endings.empty()) note += (note.empty() ? "" : "; ") + endings;
   std::string section = note.empty() ? "" : "# " + note + "\n";
-  section += fmt::format("diff --git {} {}\n", git_path("a/", now_file.rel), git_path("b/", now_file.rel));
+  section += git_header(now_file.rel);
   if (!same_mode) {
     section += "old mode " + git_mode(was.mode, was.symlink) + "\nnew mode " + git_mode(now.mode, now.symlink) + "\n";
   }
@@ -445,33 +450,28 @@ Status TreeDiffWriter::removed(const OriginalTree::Entry& was_entry) {
   FTI_ASSIGN_OR_RETURN(Side was, side(original_.root() / was_entry.rel, was_entry.mode, was_entry.symlink,
                                       was_entry.size));
   auto why = removed_files_.find(was_entry.rel);
-  std::string note = why == removed_files_.end() ? "removed" : "removed: " + why->second->reason;
-  if (!was.shown) return binary_or_large(was_entry.rel, &was, nullptr, note);
-  std::string section = "# " + note + "\n";
-  section += fmt::format("diff --git {} {}\n", git_path("a/", was_entry.rel), git_path("b/", was_entry.rel));
-  section += "deleted file mode " + git_mode(was.mode, was.symlink) + "\n";
-  LineCount lines;
-  if (!was.text.empty()) {
-    section += "--- " + label("a/", was_entry.rel) + "\n+++ /dev/null\n";
-    lines = text_hunks(was.text, "", options_.context_lines, section);
-  }
-  return emit(std::move(section), was_entry.rel, lines);
+  return one_sided(was_entry.rel, was, why == removed_files_.end() ? "removed" : "removed: " + why->second->reason,
+                   true);
 }
 
 Status TreeDiffWriter::created(const TreeFile& now_file) {
   FTI_ASSIGN_OR_RETURN(Side now, side(now_file.full, now_file.mode, now_file.symlink, now_file.size));
   std::string passes = passes_of(now_file.rel);
-  std::string note = passes.empty() ? "created" : "created by " + passes;
-  if (!now.shown) return binary_or_large(now_file.rel, nullptr, &now, note);
-  std::string section = "# " + note + "\n";
-  section += fmt::format("diff --git {} {}\n", git_path("a/", now_file.rel), git_path("b/", now_file.rel));
-  section += "new file mode " + git_mode(now.mode, now.symlink) + "\n";
+  return one_sided(now_file.rel, now, passes.empty() ? "created" : "created by " + passes, false);
+}
+
+// A file on one side only: its whole text as removed lines, or as added ones.
+Status TreeDiffWriter::one_sided(const std::string& rel, const Side& file, const std::string& note, bool removal) {
+  if (!file.shown) return binary_or_large(rel, removal ? &file : nullptr, removal ? nullptr : &file, note);
+  std::string section = "# " + note + "\n" + git_header(rel);
+  section += (removal ? "deleted file mode " : "new file mode ") + git_mode(file.mode, file.symlink) + "\n";
   LineCount lines;
-  if (!now.text.empty()) {
-    section += "--- /dev/null\n+++ " + label("b/", now_file.rel) + "\n";
-    lines = text_hunks("", now.text, options_.context_lines, section);
+  if (!file.text.empty()) {
+    section += removal ? "--- " + label("a/", rel) + "\n+++ /dev/null\n" : "--- /dev/null\n+++ " + label("b/", rel) + "\n";
+    lines = removal ? text_hunks(file.text, "", options_.context_lines, section)
+                    : text_hunks("", file.text, options_.context_lines, section);
   }
-  return emit(std::move(section), now_file.rel, lines);
+  return emit(std::move(section), rel, lines);
 }
 
 // Both lists are sorted by path, so one merge pairs each original with its cleaned file.
