@@ -126,7 +126,7 @@ TEST_CASE("the diff shows a rewritten file and a created README that git apply r
   const fs::path in = dir / "project";
   write_file(in / "calc.py",
              "import os\n\n\ndef total(items):\n    t = 0\n    for i in items:\n        t += i\n    return t   \n");
-  const std::string readme = "# Calc\n\nSums numbers.\n";
+  const std::string readme = "# Calc\n\nSums numbers. Run `python3 calc.py`.\n";
   fakes::FakeLlmClient client;
   client.script(llm::Tier::local, fakes::FakeLlmClient::Reply::answer("def total(items):\n    return sum(items)\n"),
                 "rewrite");
@@ -139,8 +139,8 @@ TEST_CASE("the diff shows a rewritten file and a created README that git apply r
   REQUIRE(result.ok());
   const std::string diff = read_file(dir / "changes.patch");
   INFO(diff);
-  CHECK(diff.find("# llm-readme\ndiff --git a/README.md b/README.md\nnew file mode 100644\n--- /dev/null\n"
-                  "+++ b/README.md\n@@ -0,0 +1,3 @@\n+# Calc\n+\n+Sums numbers.\n") == 0);
+  CHECK(diff.find("# created by llm-readme\ndiff --git a/README.md b/README.md\nnew file mode 100644\n--- /dev/null\n"
+                  "+++ b/README.md\n@@ -0,0 +1,3 @@\n+# Calc\n+\n+Sums numbers. Run `python3 calc.py`.\n") == 0);
   CHECK(diff.find("# normalize, llm-rewrite\ndiff --git a/calc.py b/calc.py\n") != std::string::npos);
   CHECK(diff.find("-    return t   \n") != std::string::npos);
   CHECK(diff.find("+    return sum(items)\n") != std::string::npos);
