@@ -328,12 +328,12 @@ Result<PipelineOutput> run_pipeline(const fs::path& input, const fs::path& out_z
     report.timings_ms[passes[k]->name()] = pass_sw.millis();
   }
 
-  FTI_TRY(run.stage(90, "pack"));
   FTI_ASSIGN_OR_RETURN(std::vector<detail::TreeFile> out_files, detail::list_files(tree));
   FTI_TRY(check_accounting(inputs, out_files, report));
   report.files_out = static_cast<std::int64_t>(out_files.size());
   report.bytes_out = total_bytes(out_files);
   if (original) FTI_TRY(write_diff(run, options, *original, out_files, report));
+  FTI_TRY(run.stage(90, "pack"));
   sw = Stopwatch();
   FTI_TRY(pack_atomically(tree, out_zip));
   report.timings_ms["pack"] = sw.millis();

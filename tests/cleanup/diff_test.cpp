@@ -23,9 +23,11 @@ namespace fs = std::filesystem;
 
 struct DiffRun {
   PipelineOptions options;
+  std::vector<std::pair<int, std::string>> progress;
   explicit DiffRun(const TempDir& dir) {
     options.work_dir = dir / "work";
     options.diff_path = dir / "changes.patch";
+    options.on_progress = [this](int p, const std::string& s) { progress.emplace_back(p, s); };
   }
 };
 
@@ -119,6 +121,13 @@ TEST_CASE("the diff shows line endings, whitespace, a removed folder in one line
   CHECK(md.find("| `win.txt` | 2 | 2 |") != std::string::npos);
 
   check_applied_matches_output(dir, apply_to_copy(dir, in), "node_modules/");
+  // The diff has its own stage, before the archive is packed; progress only moves forward.
+  auto diff_stage = std::find(run.progress.begin(), run.progress.end(), std::make_pair(88, std::string("diff")));
+  auto pack_stage = std::find(run.progress.begin(), run.progress.end(), std::make_pair(90, std::string("pack")));
+  CHECK(diff_stage < pack_stage);
+  CHECK(pack_stage != run.progress.end());
+  CHECK(std::is_sorted(run.progress.begin(), run.progress.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; }));
 }
 
 TEST_CASE("the diff shows a rewritten file and a created README that git apply reproduces", "[cleanup][diff][llm]") {
