@@ -72,6 +72,8 @@ int run_serve(const ServeArgs& args) {
 
 struct CleanArgs {
   std::string input, output, report, report_md, profile, config_file, progress = "auto", work_dir;
+  std::string diff;  // the unified diff of the whole change
+  std::optional<std::int64_t> max_diff_bytes;
   bool no_llm = false;
   bool no_format = false;
   bool no_llm_readme = false;     // feature flag llm_readme off (the server's surge mode)
@@ -155,6 +157,8 @@ int run_clean(CleanArgs args) {
   options.limits.max_ratio = args.max_ratio.value_or(limits.max_ratio);
   options.profile = args.profile;
   options.formatters = !args.no_format;
+  options.diff_path = args.diff;
+  options.max_diff_bytes = args.max_diff_bytes.value_or(limits.max_diff_bytes);
   options.work_dir = args.work_dir.empty() ? fs::temp_directory_path() : fs::path(args.work_dir);
   options.on_progress = progress_printer(args.progress);
   CleanLlm llm;
@@ -373,6 +377,7 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("-o,--output", clean.output, "Cleaned archive to write (default: INPUT-clean.zip)");
   clean_cmd->add_option("--report", clean.report, "Write the JSON report here");
   clean_cmd->add_option("--report-md", clean.report_md, "Write the Markdown report here");
+  clean_cmd->add_option("--diff", clean.diff, "Write a unified diff of the whole change here");
   clean_cmd->add_option("--profile", clean.profile, "Style profile name");
   clean_cmd->add_flag("--no-llm", clean.no_llm, "Never call a language model");
   clean_cmd->add_flag("--no-format", clean.no_format, "Do not run the language formatters");
@@ -389,6 +394,7 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("--max-unpacked-bytes", clean.max_unpacked_bytes)->group("");
   clean_cmd->add_option("--max-ratio", clean.max_ratio)->group("");
   clean_cmd->add_option("--max-file-bytes", clean.max_file_bytes)->group("");
+  clean_cmd->add_option("--max-diff-bytes", clean.max_diff_bytes)->group("");
 
   BenchArgs bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure the job engine");

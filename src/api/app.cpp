@@ -527,7 +527,7 @@ struct App::Impl {
       }
       for (const auto& id : *ids) {
         for (const auto& key : {cleanup::upload_key(id), cleanup::result_key(id), cleanup::report_key(id),
-                                cleanup::report_md_key(id)}) {
+                                cleanup::report_md_key(id), cleanup::diff_key(id)}) {
           (void)blobs->remove(key);  // a blob already gone is fine
         }
       }

@@ -42,6 +42,7 @@ http::Response handle_cancel_job(const ApiDeps& deps, http::Request& req);
 http::Response handle_retry_job(const ApiDeps& deps, http::Request& req);
 http::Response handle_job_result(const ApiDeps& deps, http::Request& req);
 http::Response handle_job_report(const ApiDeps& deps, http::Request& req);
+http::Response handle_job_diff(const ApiDeps& deps, http::Request& req);
 
 // The web page and its script and style sheet (web_ui.cpp). Public.
 http::Response handle_web_index(const ApiDeps& deps, http::Request& req);

@@ -1,4 +1,4 @@
-// Job routes: list, get, cancel, retry, and the result and report downloads.
+// Job routes: list, get, cancel, retry, and the result, report and diff downloads.
 #include <charconv>
 #include <chrono>
 #include <memory>
@@ -87,14 +87,18 @@ std::optional<http::Response> redirect_to_blob(const ApiDeps& deps, const std::s
   return res;
 }
 
+http::Response stream_reader(std::unique_ptr<storage::BlobReader> reader, std::string content_type) {
+  http::Response res;
+  res.status = 200;
+  res.stream = std::make_unique<BlobBodySource>(std::move(reader));
+  res.set_header("Content-Type", std::move(content_type));
+  return res;
+}
+
 http::Response stream_blob(const ApiDeps& deps, const std::string& key, std::string content_type) {
   auto reader = deps.blobs->open_reader(key);
   if (!reader.ok()) return output_error(reader.error());
-  http::Response res;
-  res.status = 200;
-  res.stream = std::make_unique<BlobBodySource>(std::move(reader).value());
-  res.set_header("Content-Type", std::move(content_type));
-  return res;
+  return stream_reader(std::move(reader).value(), std::move(content_type));
 }
 
 // "messy.tar.gz" -> "messy-clean.zip"
@@ -193,6 +197,19 @@ http::Response handle_job_report(const ApiDeps& deps, http::Request& req) {
   if (!job.ok()) return http::Response::from_error(job.error());
   if (format == "md") return stream_blob(deps, cleanup::report_md_key(job->id), "text/markdown; charset=utf-8");
   return stream_blob(deps, cleanup::report_key(job->id), "application/json");
+}
+
+// Jobs that succeeded before diffs were made have none: a 404 of its own, not a lost output.
+http::Response handle_job_diff(const ApiDeps& deps, http::Request& req) {
+  auto job = succeeded_job(deps, req, "diff");
+  if (!job.ok()) return http::Response::from_error(job.error());
+  auto reader = deps.blobs->open_reader(cleanup::diff_key(job->id));
+  if (!reader.ok() && reader.error().code == errc::not_found) {
+    return http::Response::problem(404, errc::diff_unavailable,
+                                   "this job finished before diffs were kept; its result and report are there");
+  }
+  if (!reader.ok()) return output_error(reader.error());
+  return stream_reader(std::move(reader).value(), "text/x-diff; charset=utf-8");
 }
 
 }  // namespace fti::api

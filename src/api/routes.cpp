@@ -109,6 +109,7 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   blocking.blocking = true;
   router.add("GET", "/api/v1/jobs/{id}/result", bind(handle_job_result), blocking);
   router.add("GET", "/api/v1/jobs/{id}/report", bind(handle_job_report), blocking);
+  router.add("GET", "/api/v1/jobs/{id}/diff", bind(handle_job_diff), blocking);
   router.add("GET", "/api/v1/admin/flags", bind(handle_get_flags));
   router.add("PUT", "/api/v1/admin/flags", bind(handle_put_flags));
   router.add("GET", "/api/v1/admin/surge", bind(handle_get_surge));

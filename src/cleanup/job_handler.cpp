@@ -1,5 +1,6 @@
 #include "fti/cleanup/job_handler.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <fmt/format.h>
 
@@ -18,6 +19,7 @@ std::string upload_key(const std::string& job_id) { return "uploads/" + job_id; 
 std::string result_key(const std::string& job_id) { return "results/" + job_id + ".zip"; }
 std::string report_key(const std::string& job_id) { return "reports/" + job_id + ".json"; }
 std::string report_md_key(const std::string& job_id) { return "reports/" + job_id + ".md"; }
+std::string diff_key(const std::string& job_id) { return "diffs/" + job_id + ".patch"; }
 
 namespace {
 
@@ -90,6 +92,7 @@ class CleanupHandler final : public jobs::JobHandler {
     FTI_TRY(storage::put_file(blobs_, result_key(job.id), (scratch.path / "clean.zip").string()));
     FTI_TRY(storage::put_file(blobs_, report_key(job.id), (scratch.path / "report.json").string()));
     FTI_TRY(storage::put_file(blobs_, report_md_key(job.id), (scratch.path / "report.md").string()));
+    FTI_TRY(storage::put_file(blobs_, diff_key(job.id), (scratch.path / "changes.patch").string()));
     log::get("cleanup")->info("job {} cleaned in a child: peak RSS {} MiB, CPU {:.2f} s", job.id,
                               proc.peak_rss_bytes >> 20, proc.cpu_seconds);
     return messages.result_json.empty() ? std::string("{}") : messages.result_json;
@@ -103,6 +106,7 @@ class CleanupHandler final : public jobs::JobHandler {
                  "-o", (dir / "clean.zip").string(),
                  "--report", (dir / "report.json").string(),
                  "--report-md", (dir / "report.md").string(),
+                 "--diff", (dir / "changes.patch").string(),
                  "--progress", "lines",
                  "--work-dir", dir.string()};
     if (!job.profile.empty()) {
@@ -114,6 +118,7 @@ class CleanupHandler final : public jobs::JobHandler {
     spec.argv.push_back(fmt::format("--max-unpacked-bytes={}", options_.limits.max_unpacked_bytes));
     spec.argv.push_back(fmt::format("--max-ratio={}", options_.limits.max_ratio));
     spec.argv.push_back(fmt::format("--max-file-bytes={}", options_.limits.max_file_bytes));
+    spec.argv.push_back(fmt::format("--max-diff-bytes={}", options_.limits.max_diff_bytes));
     add_llm_flags(spec.argv);
     spec.inherit_environment = false;  // no credentials reach the process that parses uploads
     spec.working_dir = dir.string();
@@ -122,7 +127,7 @@ class CleanupHandler final : public jobs::JobHandler {
     spec.limits.memory_bytes = options_.limits.job_memory_bytes;
 #endif
     spec.limits.cpu_seconds = options_.limits.job_timeout_seconds;
-    spec.limits.file_bytes = options_.limits.max_unpacked_bytes + (64LL << 20);
+    spec.limits.file_bytes = std::max(options_.limits.max_unpacked_bytes, options_.limits.max_diff_bytes) + (64LL << 20);
     spec.limits.open_files = 256;
     spec.timeout = std::chrono::seconds(options_.limits.job_timeout_seconds);
     spec.on_stdout_line = [&](const std::string& line) { parse_child_line(line, ctx, messages); };

@@ -6,6 +6,7 @@
 
 #include "fti/cleanup/normalize.hpp"
 #include "fti/cleanup/pass.hpp"
+#include "line_diff.hpp"
 #include "tree_files.hpp"
 
 namespace fti::cleanup {
@@ -13,19 +14,6 @@ namespace {
 
 constexpr std::int64_t kMaxNormalizeBytes = 64LL << 20;  // bigger text is data, not code
 constexpr std::size_t kExamples = 3;
-
-// Lines with their endings, so a changed ending counts as a changed line.
-std::vector<std::string_view> lines_of(std::string_view text) {
-  std::vector<std::string_view> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t nl = text.find('\n', start);
-    std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
-    lines.push_back(text.substr(start, end - start));
-    start = end;
-  }
-  return lines;
-}
 
 struct LineDelta {
   std::int64_t added = 0;
@@ -35,8 +23,9 @@ struct LineDelta {
 // Normalisation keeps lines in place and only drops some at the end, so lines pair up by
 // index: a changed line is one removed and one added.
 LineDelta line_delta(std::string_view before, std::string_view after) {
-  std::vector<std::string_view> a = lines_of(before);
-  std::vector<std::string_view> b = lines_of(after);
+  // With their endings, so a changed ending counts as a changed line.
+  std::vector<std::string_view> a = detail::split_lines_with_endings(before);
+  std::vector<std::string_view> b = detail::split_lines_with_endings(after);
   LineDelta d;
   std::size_t common = std::min(a.size(), b.size());
   for (std::size_t k = 0; k < common; ++k) {

@@ -7,11 +7,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "fti/cleanup/pass.hpp"
 #include "fti/core/clock.hpp"
 #include "safe_tree.hpp"
+#include "tree_diff.hpp"
 #include "tree_files.hpp"
 
 namespace fti::cleanup {
@@ -259,6 +261,32 @@ class Run {
   const PipelineOptions& options_;
 };
 
+// The originals the diff is made against, kept only when a diff is asked for.
+Result<std::optional<detail::OriginalTree>> keep_originals(const PipelineOptions& options,
+                                                           const std::vector<detail::TreeFile>& in_files,
+                                                           const Scratch& scratch, Report& report) {
+  if (options.diff_path.empty()) return std::optional<detail::OriginalTree>();
+  Stopwatch sw;
+  FTI_ASSIGN_OR_RETURN(detail::OriginalTree original, detail::OriginalTree::take(in_files, scratch.path() / "original"));
+  report.timings_ms["snapshot"] = sw.millis();
+  return std::optional<detail::OriginalTree>(std::move(original));
+}
+
+Status write_diff(Run& run, const PipelineOptions& options, const detail::OriginalTree& original,
+                  const std::vector<detail::TreeFile>& out_files, Report& report) {
+  FTI_TRY(run.stage(88, "diff"));
+  Stopwatch sw;
+  detail::TreeDiffOptions diff_options;
+  diff_options.max_bytes = options.max_diff_bytes;
+  FTI_TRY(detail::write_tree_diff(original, out_files, report, options.diff_path, diff_options, report.diff));
+  report.timings_ms["diff"] = sw.millis();
+  if (report.diff.truncated) {
+    report.notes.push_back("the diff was cut at limits.max_diff_bytes; " + std::to_string(report.diff.files_not_shown) +
+                           " changed file(s) are not shown in it");
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<PipelineOutput> run_pipeline(const fs::path& input, const fs::path& out_zip,
@@ -282,6 +310,7 @@ Result<PipelineOutput> run_pipeline(const fs::path& input, const fs::path& out_z
   report.files_in = static_cast<std::int64_t>(inputs.size());
   report.bytes_in = total_bytes(in_files);
   FTI_TRY(run.stage(10, "extract"));
+  FTI_ASSIGN_OR_RETURN(std::optional<detail::OriginalTree> original, keep_originals(options, in_files, *scratch, report));
   if (!options.profile.empty()) {
     report.notes.push_back("style profile '" + options.profile + "' requested");
   }
@@ -299,11 +328,12 @@ Result<PipelineOutput> run_pipeline(const fs::path& input, const fs::path& out_z
     report.timings_ms[passes[k]->name()] = pass_sw.millis();
   }
 
-  FTI_TRY(run.stage(90, "pack"));
   FTI_ASSIGN_OR_RETURN(std::vector<detail::TreeFile> out_files, detail::list_files(tree));
   FTI_TRY(check_accounting(inputs, out_files, report));
   report.files_out = static_cast<std::int64_t>(out_files.size());
   report.bytes_out = total_bytes(out_files);
+  if (original) FTI_TRY(write_diff(run, options, *original, out_files, report));
+  FTI_TRY(run.stage(90, "pack"));
   sw = Stopwatch();
   FTI_TRY(pack_atomically(tree, out_zip));
   report.timings_ms["pack"] = sw.millis();

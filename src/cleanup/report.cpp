@@ -178,6 +178,41 @@ std::string llm_markdown(const LlmUsage& llm) {
   return md;
 }
 
+void write_diff(json::Writer& w, const DiffSummary& d) {
+  w.key("diff").begin_object();
+  w.field("files", d.files).field("folders", d.folders);
+  w.field("lines_added", d.lines_added).field("lines_removed", d.lines_removed);
+  w.field("bytes", d.bytes).field("truncated", d.truncated).field("files_not_shown", d.files_not_shown);
+  w.end_object();
+}
+
+// What the diff holds, per pass and for the most changed files, and where to get it.
+std::string diff_markdown(const DiffSummary& d, const std::map<std::string, PassChanges>& by_pass) {
+  std::string md = fmt::format("## Diff\n\n{} changed, {} lines added, {} removed", count_of(d.files, "file", "files"),
+                               d.lines_added, d.lines_removed);
+  if (d.folders > 0) md += fmt::format("; {} removed, one line each", count_of(d.folders, "folder", "folders"));
+  md += fmt::format(". The full unified diff ({}): `GET /api/v1/jobs/<id>/diff`, or `finishthisidea clean "
+                    "--diff FILE`.\n\n",
+                    human_bytes(d.bytes));
+  if (d.truncated) {
+    md += fmt::format("The diff was cut at limits.max_diff_bytes: {} not shown in it.\n\n",
+                      count_of(d.files_not_shown, "file is", "files are"));
+  }
+  if (!by_pass.empty()) {
+    md += "| pass | files | lines added | lines removed |\n|---|---:|---:|---:|\n";
+    for (const auto& [pass, c] : by_pass) {
+      md += fmt::format("| {} | {} | {} | {} |\n", cell(pass), c.files, c.lines_added, c.lines_removed);
+    }
+    md += "\n";
+  }
+  if (!d.top.empty()) {
+    md += "| most changed | lines added | lines removed |\n|---|---:|---:|\n";
+    for (const auto& f : d.top) md += fmt::format("| `{}` | {} | {} |\n", cell(f.path), f.lines_added, f.lines_removed);
+    md += "\n";
+  }
+  return md;
+}
+
 }  // namespace
 
 void Report::record_change(const std::string& path, const std::string& pass, std::int64_t added,
@@ -185,11 +220,16 @@ void Report::record_change(const std::string& path, const std::string& pass, std
   // Search from the back: the file a pass just touched is usually the last one recorded.
   auto it = std::find_if(changed.rbegin(), changed.rend(),
                          [&](const ChangedEntry& c) { return c.path == path; });
+  PassChanges& by = by_pass[pass];
+  by.lines_added += added;
+  by.lines_removed += removed_lines;
   if (it == changed.rend()) {
+    ++by.files;
     changed.push_back(ChangedEntry{path, {pass}, added, removed_lines});
     return;
   }
   if (std::find(it->passes.begin(), it->passes.end(), pass) == it->passes.end()) {
+    ++by.files;
     it->passes.push_back(pass);
   }
   it->lines_added += added;
@@ -198,6 +238,9 @@ void Report::record_change(const std::string& path, const std::string& pass, std
 
 void Report::record_created(const std::string& path, const std::string& pass, std::int64_t lines) {
   changed.push_back(ChangedEntry{path, {pass}, lines, 0, true});
+  PassChanges& by = by_pass[pass];
+  ++by.files;
+  by.lines_added += lines;
 }
 
 void LlmUsage::record_answer(const std::string& provider, std::int64_t in, std::int64_t out,
@@ -250,6 +293,7 @@ std::string Report::to_json() const {
   write_changed(w, changed);
   write_findings(w, findings);
   write_llm(w, llm);
+  if (diff.made) write_diff(w, diff);
   w.key("notes").begin_array();
   for (const auto& n : notes) w.value(n);
   w.end_array();
@@ -299,6 +343,7 @@ std::string Report::to_markdown() const {
     md += "\n";
   }
   if (llm.used()) md += llm_markdown(llm);
+  if (diff.made) md += diff_markdown(diff, by_pass);
   if (!notes.empty()) {
     md += "## Notes\n\n";
     for (const auto& n : notes) md += "- " + cell(n) + "\n";

@@ -181,6 +181,7 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(integer("limits.max_unpacked_bytes", &Config::limits, &LimitsConfig::max_unpacked_bytes, 1, kMaxI));
     k.push_back(real("limits.max_ratio", &Config::limits, &LimitsConfig::max_ratio, 1.0, 1e9));
     k.push_back(integer("limits.max_file_bytes", &Config::limits, &LimitsConfig::max_file_bytes, 1, kMaxI));
+    k.push_back(integer("limits.max_diff_bytes", &Config::limits, &LimitsConfig::max_diff_bytes, 4096, kMaxI));
     k.push_back(str("llm.mode", &Config::llm, &LlmConfig::mode, {"off", "auto", "fast"}));
     k.push_back(list("llm.ollama_urls", &Config::llm, &LlmConfig::ollama_urls));
     k.push_back(str("llm.ollama_model", &Config::llm, &LlmConfig::ollama_model));

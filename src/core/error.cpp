@@ -13,7 +13,7 @@ bool is_stable_error_code(std::string_view code) {
       errc::db_error, errc::db_busy, errc::storage_error, errc::network_error, errc::process_error,
       errc::internal, errc::unavailable, errc::method_not_allowed,
       errc::llm_unavailable, errc::llm_budget, errc::llm_disabled, errc::forbidden, errc::rate_limited,
-      errc::overloaded};
+      errc::overloaded, errc::diff_unavailable};
   return std::find(kCodes.begin(), kCodes.end(), code) != kCodes.end();
 }
 

@@ -78,6 +78,7 @@ int status_for_error_code(std::string_view code) {
   };
   static constexpr Entry kTable[] = {
       {errc::not_found, 404},
+      {errc::diff_unavailable, 404},
       {errc::conflict, 409},
       {errc::too_large, 413},
       {errc::unsupported_media_type, 415},

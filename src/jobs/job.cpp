@@ -115,6 +115,7 @@ std::string job_to_json(const Job& job) {
   w.field("result", self + "/result");
   w.field("report", self + "/report");
   w.field("events", self + "/events");
+  w.field("diff", self + "/diff");
   w.end_object();
   w.end_object();
   return w.take();

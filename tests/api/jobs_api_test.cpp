@@ -342,7 +342,7 @@ TEST_CASE("another tenant's job answers 404 everywhere", "[api]") {
   REQUIRE(res.status == 201);
   std::string id = field(res.body, "id");
   for (auto [method, suffix] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", ""}, {"DELETE", ""}, {"POST", "/retry"}, {"GET", "/result"}, {"GET", "/report"}}) {
+           {"GET", ""}, {"DELETE", ""}, {"POST", "/retry"}, {"GET", "/result"}, {"GET", "/report"}, {"GET", "/diff"}}) {
     INFO(method << " " << suffix);
     auto r = api.call(method, "/api/v1/jobs/" + id + suffix, {}, {}, "bob");
     CHECK(r.status == 404);
@@ -386,6 +386,35 @@ TEST_CASE("results and reports answer 409 until the job has succeeded, then stre
   CHECK(read_all(*md.stream) == "# Report\n");
   CHECK(header_of(md, "Content-Type") == "text/markdown; charset=utf-8");
   CHECK(api.call("GET", "/api/v1/jobs/" + id + "/report?format=pdf").status == 400);
+}
+
+TEST_CASE("the diff answers 409 until the job has succeeded, then streams; none from before diffs is its own 404",
+          "[api][diff]") {
+  Api api;
+  auto created = api.upload(make_zip(api.dir.path()), "", "application/zip", "alice");
+  std::string id = field(created.body, "id");
+  auto early = api.call("GET", "/api/v1/jobs/" + id + "/diff", {}, {}, "alice");
+  CHECK(early.status == 409);
+  CHECK(field(early.body, "code") == "conflict");
+  CHECK(field(early.body, "detail") == "job is queued; the diff is ready once it has succeeded");
+
+  api.succeed(id);
+  auto before_diffs = api.call("GET", "/api/v1/jobs/" + id + "/diff", {}, {}, "alice");
+  CHECK(before_diffs.status == 404);
+  CHECK(field(before_diffs.body, "code") == "diff_unavailable");
+
+  const std::string patch = "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a \n+a\n";
+  REQUIRE(storage::put_bytes(*api.blobs, cleanup::diff_key(id), patch).ok());
+  auto diff = api.call("GET", "/api/v1/jobs/" + id + "/diff", {}, {}, "alice");
+  REQUIRE(diff.status == 200);
+  REQUIRE(diff.stream);
+  CHECK(diff.stream->size() == static_cast<std::int64_t>(patch.size()));
+  CHECK(read_all(*diff.stream) == patch);
+  CHECK(header_of(diff, "Content-Type") == "text/x-diff; charset=utf-8");
+  // Another tenant cannot tell the job exists.
+  auto other = api.call("GET", "/api/v1/jobs/" + id + "/diff", {}, {}, "bob");
+  CHECK(other.status == 404);
+  CHECK(field(other.body, "code") == "not_found");
 }
 
 TEST_CASE("health, readiness and metrics", "[api]") {

@@ -305,6 +305,7 @@ cleanup::Report sample_report() {
   report.llm.record_answer("ollama", 100, 50, 0.0, false);
   report.llm.record_answer("openai", 10, 5, 0.001, true);
   report.llm.skip("budget", "src/big.py");
+  report.diff = {true, 2, 1, 21, 1, 900, false, 0, {{"README.md", 20, 0}}};
   return report;
 }
 
@@ -546,6 +547,10 @@ TEST_CASE("the handlers' answers fit the document's schemas and statuses", "[ope
   auto too_early = api.call("GET", "/api/v1/jobs/" + id + "/result");
   CHECK(too_early.status == 409);
   documented_status("/api/v1/jobs/{id}/result", "get", too_early.status);
+  auto diff_too_early = api.call("GET", "/api/v1/jobs/" + id + "/diff");
+  CHECK(diff_too_early.status == 409);
+  documented_status("/api/v1/jobs/{id}/diff", "get", diff_too_early.status);
+  spec.require_fits("Problem", diff_too_early.body);
   auto bad_format = api.call("GET", "/api/v1/jobs/" + id + "/report?format=pdf");
   documented_status("/api/v1/jobs/{id}/report", "get", bad_format.status);
 

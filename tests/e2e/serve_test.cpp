@@ -67,6 +67,19 @@ TEST_CASE("an uploaded codebase is cleaned end to end over HTTP", "[e2e]") {
   auto md = server.request("GET", "/api/v1/jobs/" + id + "/report?format=md");
   REQUIRE(md.status == 200);
   CHECK(md.header("content-type").find("text/markdown") == 0);
+  CHECK(md.body.find("## Diff") != std::string::npos);
+
+  // The diff explains every change, folders in one line, and git applies it to the upload.
+  auto diff = server.request("GET", "/api/v1/jobs/" + id + "/diff");
+  REQUIRE(diff.status == 200);
+  CHECK(diff.header("content-type") == "text/x-diff; charset=utf-8");
+  CHECK(diff.body.find("# removed folder node_modules/ (2 files)") != std::string::npos);
+  CHECK(diff.body.find("node_modules/lodash") == std::string::npos);
+  CHECK(diff.body.find("# normalize; line endings: CRLF -> LF\ndiff --git a/src/main.c b/src/main.c\n") !=
+        std::string::npos);
+  CHECK(diff.body.find("Binary files a/.DS_Store and /dev/null differ\n") != std::string::npos);
+  write_file(dir / "clean.patch", diff.body);
+  CHECK(sh("git -C '" + (dir / "messy").string() + "' apply --check '" + (dir / "clean.patch").string() + "'") == 0);
 
   auto metrics = server.request("GET", "/metrics");
   CHECK(metrics.body.find("fti_http_requests_total{") != std::string::npos);
@@ -220,7 +233,8 @@ TEST_CASE("with storage replicas, every blob of a job reaches the replica", "[e2
   REQUIRE(json_string(done, "status") == "succeeded");
   // Replication runs as its own jobs after each blob is stored: wait for the copies.
   const auto primary = dir / "data/blobs";
-  for (const std::string& key : {"uploads/" + id, "results/" + id + ".zip", "reports/" + id + ".json"}) {
+  for (const std::string& key :
+       {"uploads/" + id, "results/" + id + ".zip", "reports/" + id + ".json", "diffs/" + id + ".patch"}) {
     INFO(key);
     CHECK(wait_until([&] { return fs::exists(replica / key) && read_file(replica / key) == read_file(primary / key); },
                      std::chrono::seconds(30)));

@@ -58,7 +58,7 @@ TEST_CASE("retention: uploads go once their job succeeded long enough ago, or wh
   }
 }
 
-TEST_CASE("retention: old results and reports move to the cold store, new ones stay", "[jobs]") {
+TEST_CASE("retention: old results, reports and diffs move to the cold store, new ones stay", "[jobs]") {
   testing::JobStoreFixture f;
   FakeBlobStore hot, cold;
   BlobRetentionOptions options;
@@ -66,12 +66,15 @@ TEST_CASE("retention: old results and reports move to the cold store, new ones s
   hot.now_ms = 0;
   REQUIRE(storage::put_bytes(hot, "results/old.zip", "old result").ok());
   REQUIRE(storage::put_bytes(hot, "reports/old.json", "{}").ok());
+  REQUIRE(storage::put_bytes(hot, "diffs/old.patch", "diff --git a/x b/x\n").ok());
   hot.now_ms = 71 * kHour;
   REQUIRE(storage::put_bytes(hot, "results/new.zip", "new result").ok());
   auto sweep = sweep_blobs(*f.store, hot, &cold, options, 72 * kHour + 1);
-  CHECK(sweep.moved_to_cold == 2);
+  CHECK(sweep.moved_to_cold == 3);
   CHECK(cold.contents("results/old.zip") == "old result");
   CHECK(cold.stat("reports/old.json").ok());
+  CHECK(cold.contents("diffs/old.patch") == "diff --git a/x b/x\n");
+  CHECK_FALSE(hot.stat("diffs/old.patch").ok());
   CHECK_FALSE(hot.stat("results/old.zip").ok());
   CHECK(hot.stat("results/new.zip").ok());
   CHECK_FALSE(cold.stat("results/new.zip").ok());

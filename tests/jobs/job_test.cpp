@@ -68,6 +68,7 @@ TEST_CASE("job: JSON has the API's shape", "[jobs]") {
   CHECK(links->get_string("result") == "/api/v1/jobs/" + job.id + "/result");
   CHECK(links->get_string("report") == "/api/v1/jobs/" + job.id + "/report");
   CHECK(links->get_string("events") == "/api/v1/jobs/" + job.id + "/events");
+  CHECK(links->get_string("diff") == "/api/v1/jobs/" + job.id + "/diff");
   CHECK_FALSE(root.get("tenant").has_value());
 
   SECTION("a finished job carries its result object or its error") {

@@ -43,5 +43,6 @@ std::string upload_key(const std::string& job_id);
 std::string result_key(const std::string& job_id);
 std::string report_key(const std::string& job_id);
 std::string report_md_key(const std::string& job_id);
+std::string diff_key(const std::string& job_id);  // the unified diff (jobs from before diffs: none)
 
 }  // namespace fti::cleanup

@@ -25,6 +25,10 @@ struct PipelineOptions {
   // The LLM passes: llm.client is borrowed; null means the passes only note "llm off". The
   // pipeline fills in scratch_dir, cancelled and on_progress.
   LlmPassOptions llm;
+  // Where to write the unified diff of the whole change (`clean --diff`); empty: none. Past
+  // max_diff_bytes (limits.max_diff_bytes) it ends with a line saying it was cut.
+  std::filesystem::path diff_path;
+  std::int64_t max_diff_bytes = 64LL << 20;
 };
 
 struct PipelineOutput {

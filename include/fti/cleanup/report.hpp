@@ -72,6 +72,33 @@ struct LlmUsage {
   }
 };
 
+// Lines one pass changed, over all the files it touched.
+struct PassChanges {
+  std::int64_t files = 0;
+  std::int64_t lines_added = 0;
+  std::int64_t lines_removed = 0;
+};
+
+// One file's share of the diff.
+struct DiffFileStat {
+  std::string path;
+  std::int64_t lines_added = 0;
+  std::int64_t lines_removed = 0;
+};
+
+// The unified diff of the whole change (PipelineOptions::diff_path), in numbers.
+struct DiffSummary {
+  bool made = false;              // false: no diff was asked for
+  std::int64_t files = 0;         // files it explains: changed, created, removed one by one
+  std::int64_t folders = 0;       // removed folders, one line each whatever they held
+  std::int64_t lines_added = 0;
+  std::int64_t lines_removed = 0;
+  std::int64_t bytes = 0;         // of the diff as written
+  bool truncated = false;         // limits.max_diff_bytes reached
+  std::int64_t files_not_shown = 0;  // after the cut (still counted above)
+  std::vector<DiffFileStat> top;  // the most changed files, most first
+};
+
 struct Report {
   std::int64_t files_in = 0;
   std::int64_t files_out = 0;
@@ -84,6 +111,8 @@ struct Report {
   std::vector<std::string> notes;  // things the user should know (skipped files and why)
   std::map<std::string, std::int64_t> timings_ms;  // by stage
   LlmUsage llm;
+  std::map<std::string, PassChanges> by_pass;  // kept by record_change and record_created
+  DiffSummary diff;
 
   // Records that `pass` changed `path`; merges with earlier passes on the same file.
   void record_change(const std::string& path, const std::string& pass, std::int64_t added,

@@ -65,6 +65,7 @@ struct LimitsConfig {
   std::int64_t max_unpacked_bytes = 2LL << 30;
   double max_ratio = 200.0;           // unpacked bytes / archive bytes (zip-bomb guard)
   std::int64_t max_file_bytes = 256LL << 20;  // one entry
+  std::int64_t max_diff_bytes = 64LL << 20;   // a job's unified diff; cut past this
 };
 
 struct LlmConfig {

@@ -36,6 +36,7 @@ inline constexpr std::string_view llm_disabled = "llm_disabled";
 inline constexpr std::string_view forbidden = "forbidden";        // authenticated, but not allowed (403)
 inline constexpr std::string_view rate_limited = "rate_limited";  // over a token bucket (429, Retry-After)
 inline constexpr std::string_view overloaded = "overloaded";      // shedding load (503, Retry-After)
+inline constexpr std::string_view diff_unavailable = "diff_unavailable";  // a job from before diffs (404)
 }  // namespace errc
 
 // True for the codes above: the ones a user may see.

@@ -4,7 +4,7 @@
 //   after `orphan_after_ms`;
 // - a succeeded job's upload is deleted `upload_after_ms` after the job finished (failed
 //   and cancelled jobs keep theirs: they may be retried);
-// - with a cold store, results and reports older than `cold_after_ms` move there.
+// - with a cold store, results, reports and diffs older than `cold_after_ms` move there.
 // Everything else (the job and all its blobs) goes when the job itself is pruned.
 #include <optional>
 #include <string>
@@ -21,7 +21,7 @@ struct BlobRetentionOptions {
   std::string upload_prefix = "uploads/";  // followed by the job id
   TimeMs orphan_after_ms = 3600 * 1000;
   TimeMs upload_after_ms = 24 * 3600 * 1000;
-  std::vector<std::string> cold_prefixes = {"results/", "reports/"};
+  std::vector<std::string> cold_prefixes = {"results/", "reports/", "diffs/"};
   TimeMs cold_after_ms = 72 * 3600 * 1000;
 };
 
