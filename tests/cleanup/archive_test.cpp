@@ -268,3 +268,145 @@ TEST_CASE("non-ASCII names survive extract and pack", "[cleanup][archive]") {
 
 }  // namespace
 }  // namespace fti::cleanup
+
+namespace fti::cleanup {
+namespace {
+
+// A ustar header block for `name` whose size field holds `size_field` as written (octal
+// digits, or base-256 bytes with the high bit set), with a correct checksum.
+std::string tar_header(const std::string& name, const std::string& size_field) {
+  std::string h(512, '\0');
+  h.replace(0, name.size(), name);
+  h.replace(100, 8, "0000644");
+  h.replace(108, 8, "0000000");
+  h.replace(116, 8, "0000000");
+  h.replace(124, size_field.size(), size_field);
+  h.replace(136, 12, "00000000000");
+  h[156] = '0';
+  h.replace(257, 6, std::string("ustar\0", 6));
+  h.replace(263, 2, "00");
+  h.replace(148, 8, "        ");
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  char digits[8];
+  std::snprintf(digits, sizeof digits, "%06o", sum);
+  h.replace(148, 7, std::string(digits, 6) + '\0');
+  return h;
+}
+
+TEST_CASE("refusals that come before anything is written", "[cleanup][archive]") {
+  Sandbox box;
+  SECTION("a zip whose directory declares more entries than max_files") {
+    std::vector<Spec> entries;
+    for (int i = 0; i < 30; ++i) entries.push_back({"f" + std::to_string(i), Spec::file, "x"});
+    ExtractLimits limits;
+    limits.max_files = 10;
+    auto r = box.extract(entries, Format::zip, limits);
+    CHECK(code_of(r) == "archive_limits");
+    CHECK(r.error().message.find("declares 30 entries") != std::string::npos);
+  }
+  SECTION("an entry that declares more than max_file_bytes") {
+    ExtractLimits limits;
+    limits.max_file_bytes = 100;
+    for (Format format : {Format::tar, Format::zip}) {
+      auto r = box.extract({{"big.bin", Spec::file, std::string(5000, 'z')}}, format, limits);
+      CHECK(code_of(r) == "archive_limits");
+    }
+  }
+  CHECK(std::filesystem::is_empty(box.dest));
+}
+
+TEST_CASE("odd entries are refused with a code or kept and counted", "[cleanup][archive]") {
+  Sandbox box;
+  SECTION("a file, then a folder of the same name") {
+    auto r = box.extract({{"a", Spec::file, "x"}, {"a/b.txt", Spec::file, "y"}});
+    CHECK(code_of(r) == "bad_archive");
+    CHECK(r.error().message.find("same name") != std::string::npos);
+  }
+  SECTION("a folder, then a file of the same name") {
+    CHECK(code_of(box.extract({{"a/b.txt", Spec::file, "y"}, {"a", Spec::file, "x"}})) == "bad_archive");
+  }
+  SECTION("a folder entry over a file") {
+    CHECK(code_of(box.extract({{"a", Spec::file, "x"}, {"a", Spec::dir}})) == "bad_archive");
+  }
+  SECTION("a name over 1024 bytes") {
+    CHECK(code_of(box.extract({{std::string(2000, 'n'), Spec::file, "x"}})) == "archive_limits");
+  }
+  SECTION("a path 100 folders deep") {
+    std::string deep;
+    for (int i = 0; i < 100; ++i) deep += "d/";
+    CHECK(code_of(box.extract({{deep + "f.txt", Spec::file, "x"}})) == "archive_limits");
+  }
+  SECTION("a hard link through a folder that does not exist") {
+    CHECK(code_of(box.extract({{"h", Spec::hardlink, "", "no/such/file"}})) == "unsafe_archive");
+  }
+  SECTION("a hard link to a folder") {
+    CHECK(code_of(box.extract({{"d", Spec::dir}, {"h", Spec::hardlink, "", "d"}})) == "unsafe_archive");
+  }
+  SECTION("the same file twice: the last copy wins and is counted") {
+    auto r = box.extract({{"a.txt", Spec::file, "first"}, {"a.txt", Spec::file, "second"}});
+    REQUIRE(r.ok());
+    CHECK(r->replaced_duplicates == 1);
+    CHECK(testing::read_file(box.dest / "a.txt") == "second");
+  }
+  SECTION("names that are not UTF-8 are kept byte for byte and counted") {
+    const std::string latin1 = "r\xe9sum\xe9.txt";
+    auto r = box.extract({{latin1, Spec::file, "cv"}, {"ok.txt", Spec::file, "fine"}});
+    REQUIRE(r.ok());
+    CHECK(r->non_utf8_names == 1);
+    REQUIRE(r->non_utf8_examples.size() == 1);
+    CHECK(r->non_utf8_examples[0] == "r\\xE9sum\\xE9.txt");
+    CHECK(testing::read_file(box.dest / latin1) == "cv");
+  }
+  SECTION("archives inside the archive are kept unopened and listed") {
+    TempDir inner;
+    build_archive(inner / "inner.zip", Format::zip, {{"../escape.txt", Spec::file, "not opened"}});
+    build_archive(inner / "inner.tgz", Format::tar_gz, {{"x.txt", Spec::file, "x"}});
+    auto r = box.extract({{"vendor/inner.zip", Spec::file, testing::read_file(inner / "inner.zip")},
+                          {"lib/inner.tgz", Spec::file, testing::read_file(inner / "inner.tgz")},
+                          {"src/a.c", Spec::file, "int a;\n"}});
+    REQUIRE(r.ok());
+    CHECK(r->nested_archives == 2);
+    CHECK(r->nested_archive_paths == std::vector<std::string>{"vendor/inner.zip", "lib/inner.tgz"});
+    CHECK(testing::read_file(box.dest / "vendor/inner.zip") == testing::read_file(inner / "inner.zip"));
+    CHECK_FALSE(std::filesystem::exists(box.dest / "escape.txt"));
+  }
+  CHECK(box.nothing_outside());
+}
+
+TEST_CASE("tar size fields that are negative, huge or past the end", "[cleanup][archive]") {
+  Sandbox box;
+  std::string base256_negative = std::string(1, '\xff') + std::string(10, '\xff') + "\xfe";
+  std::string base256_huge = std::string(1, '\x80') + std::string(7, '\0') + std::string(4, '\x7f');
+  struct Case {
+    const char* name;
+    std::string size_field;
+    const char* code;
+  };
+  const std::vector<Case> cases = {
+      {"negative (base-256)", base256_negative, "bad_archive"},
+      {"huge (base-256, about 2^31 * 2^32)", base256_huge, "archive_limits"},
+      {"larger than what follows", "00000177777", "bad_archive"},  // 64 KiB declared, 1 KiB there
+      {"not a number", "12x45678901", "bad_archive"},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      std::string tar = tar_header("f.txt", c.size_field) + std::string(1024, 'd');
+      testing::write_file(box.archive, tar);
+      CHECK(code_of(extract_archive(box.archive, box.dest, {})) == c.code);
+    }
+  }
+  CHECK(box.nothing_outside());
+}
+
+TEST_CASE("printable_name shows what is not UTF-8 as \\xNN", "[cleanup][archive]") {
+  CHECK(printable_name("caf\xc3\xa9.txt") == "caf\xc3\xa9.txt");
+  CHECK(printable_name("a\xff" "b") == "a\\xFFb");
+  CHECK(printable_name("line\nbreak") == "line\\x0Abreak");
+  CHECK(printable_name("\xc3") == "\\xC3");  // a sequence cut short
+  CHECK(is_valid_utf8("plain/ascii.txt"));
+  CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));  // a surrogate
+}
+
+}  // namespace
+}  // namespace fti::cleanup
