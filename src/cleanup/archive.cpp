@@ -256,9 +256,14 @@ Status Extractor::check_declared_size(archive_entry* entry, const Components& pa
                           std::to_string(limits_.max_file_bytes) + " allowed for one file (limits.max_file_bytes): " +
                           printable_name(detail::join(path)));
   }
-  if (stats_.bytes + declared > limits_.max_unpacked_bytes) {
+  std::int64_t total = stats_.bytes + declared;
+  if (total > limits_.max_unpacked_bytes) {
     return archive_limits("the archive unpacks to more than " + std::to_string(limits_.max_unpacked_bytes) +
                           " bytes (limits.max_unpacked_bytes)");
+  }
+  if (total > kRatioFloor && static_cast<double>(total) > limits_.max_ratio * static_cast<double>(archive_bytes_)) {
+    return archive_limits("the archive declares more than " + fmt_ratio(limits_.max_ratio) +
+                          " times its size, like a zip bomb (limits.max_ratio)");
   }
   return ok_status();
 }
