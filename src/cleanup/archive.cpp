@@ -204,7 +204,8 @@ Status Extractor::extract_entry(archive_entry* entry) {
   if (raw_name == nullptr) return bad_archive("an entry has no readable name");
   // Checked before splitting: a 100 MB name must not become a 100 MB vector of parts.
   if (std::strlen(raw_name) > kMaxPathBytes) {
-    return archive_limits("an entry's path is over " + std::to_string(kMaxPathBytes) + " bytes");
+    return Error(errc::archive_limits, "an entry's path is over " + std::to_string(kMaxPathBytes) +
+                                           " bytes - shorten it and upload again");
   }
   std::optional<Components> path = detail::split_relative(raw_name);
   if (!path) {
@@ -212,7 +213,8 @@ Status Extractor::extract_entry(archive_entry* entry) {
   }
   // Deep paths extract one component at a time but break every tool after us.
   if (path->size() > kMaxPathDepth) {
-    return archive_limits("an entry's path is over " + std::to_string(kMaxPathDepth) + " folders deep");
+    return Error(errc::archive_limits, "an entry's path is over " + std::to_string(kMaxPathDepth) +
+                                           " folders deep - flatten it and upload again");
   }
   note_name(raw_name);
   if (const char* target = archive_entry_hardlink(entry)) {
