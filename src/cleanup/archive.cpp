@@ -149,6 +149,62 @@ std::string format_name(archive* a) {
   }
 }
 
+const char* entry_name(archive_entry* entry) {
+  const char* name = archive_entry_pathname(entry);
+  return name ? name : archive_entry_pathname_utf8(entry);
+}
+
+// The limits on one entry's size and on the running total, for sizes a header declares and
+// for bytes as they are written alike.
+Status check_sizes(const ExtractLimits& limits, std::int64_t archive_bytes, std::int64_t entry_bytes,
+                   std::int64_t total_bytes, const std::string& path) {
+  if (entry_bytes > limits.max_file_bytes) {
+    return archive_limits("an entry holds " + std::to_string(entry_bytes) + " bytes, over the " +
+                          std::to_string(limits.max_file_bytes) + " allowed for one file (limits.max_file_bytes): " +
+                          printable_name(path));
+  }
+  if (total_bytes > limits.max_unpacked_bytes) {
+    return archive_limits("the archive unpacks to more than " + std::to_string(limits.max_unpacked_bytes) +
+                          " bytes (limits.max_unpacked_bytes)");
+  }
+  if (total_bytes > kRatioFloor &&
+      static_cast<double>(total_bytes) > limits.max_ratio * static_cast<double>(archive_bytes)) {
+    return archive_limits("the archive expands more than " + fmt_ratio(limits.max_ratio) +
+                          " times its size, like a zip bomb (limits.max_ratio)");
+  }
+  return ok_status();
+}
+
+Error too_many_entries(const ExtractLimits& limits) {
+  return archive_limits("the archive has more than " + std::to_string(limits.max_files) +
+                        " entries (limits.max_files)");
+}
+
+// A first pass over the headers alone, skipping the data: too many entries, or sizes that
+// add up past a limit (a zip bomb that declares its size honestly), are refused before a
+// single file is written and without creating 100,000 files first. Costs one more
+// decompression of the archive; headers that lie are caught while extracting.
+Status survey_headers(const fs::path& file, std::int64_t archive_bytes, const ExtractLimits& limits) {
+  ReadArchive a = open_reader(file);
+  if (!a) return bad_archive("not a readable archive: " + file.filename().string());
+  std::int64_t entries = 0;
+  std::int64_t declared_total = 0;
+  for (;;) {
+    archive_entry* entry = nullptr;
+    int rc = archive_read_next_header(a.get(), &entry);
+    if (rc == ARCHIVE_EOF) return ok_status();
+    if (rc < ARCHIVE_WARN) return bad_archive("cannot read the archive: " + archive_message(a.get()));
+    if (++entries > limits.max_files) return too_many_entries(limits);
+    bool regular = archive_entry_filetype(entry) == AE_IFREG && archive_entry_hardlink(entry) == nullptr;
+    if (!regular || !archive_entry_size_is_set(entry)) continue;
+    std::int64_t declared = archive_entry_size(entry);
+    if (declared < 0) return bad_archive("an entry declares a negative size");
+    declared_total += declared;
+    const char* name = entry_name(entry);
+    FTI_TRY(check_sizes(limits, archive_bytes, declared, declared_total, name ? name : "?"));
+  }
+}
+
 // One extraction in progress: the reader, the writer, the limits and the running totals.
 class Extractor {
  public:
@@ -164,7 +220,6 @@ class Extractor {
   Status extract_hardlink(const Components& path, const char* target);
   Status extract_symlink(const Components& path, archive_entry* entry);
   Status count_bytes(std::int64_t n, std::int64_t entry_bytes, const Components& path);
-  Status check_declared_size(archive_entry* entry, const Components& path) const;
   void note_name(const char* raw_name);
   void note_if_archive(const Components& path, std::string_view head);
 
@@ -176,11 +231,6 @@ class Extractor {
   std::int64_t entries_ = 0;
 };
 
-const char* entry_name(archive_entry* entry) {
-  const char* name = archive_entry_pathname(entry);
-  return name ? name : archive_entry_pathname_utf8(entry);
-}
-
 Status Extractor::run() {
   for (;;) {
     archive_entry* entry = nullptr;
@@ -188,10 +238,7 @@ Status Extractor::run() {
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return bad_archive("cannot read the archive: " + archive_message(a_));
     if (stats_.format.empty()) stats_.format = format_name(a_);
-    if (++entries_ > limits_.max_files) {
-      return archive_limits("the archive has more than " + std::to_string(limits_.max_files) +
-                            " entries (limits.max_files)");
-    }
+    if (++entries_ > limits_.max_files) return too_many_entries(limits_);
     FTI_TRY(extract_entry(entry));
   }
   if (stats_.format.empty()) stats_.format = format_name(a_);
@@ -247,50 +294,13 @@ void Extractor::note_if_archive(const Components& path, std::string_view head) {
   ++stats_.nested_archives;
 }
 
-// A size the header declares is checked before any byte is written: a 2 GiB bomb is refused
-// at once. The bytes are still counted as they arrive, since a header can lie.
-Status Extractor::check_declared_size(archive_entry* entry, const Components& path) const {
-  if (!archive_entry_size_is_set(entry)) return ok_status();
-  std::int64_t declared = archive_entry_size(entry);
-  if (declared < 0) return bad_archive("an entry declares a negative size: " + printable_name(detail::join(path)));
-  if (declared > limits_.max_file_bytes) {
-    return archive_limits("an entry declares " + std::to_string(declared) + " bytes, over the " +
-                          std::to_string(limits_.max_file_bytes) + " allowed for one file (limits.max_file_bytes): " +
-                          printable_name(detail::join(path)));
-  }
-  std::int64_t total = stats_.bytes + declared;
-  if (total > limits_.max_unpacked_bytes) {
-    return archive_limits("the archive unpacks to more than " + std::to_string(limits_.max_unpacked_bytes) +
-                          " bytes (limits.max_unpacked_bytes)");
-  }
-  if (total > kRatioFloor && static_cast<double>(total) > limits_.max_ratio * static_cast<double>(archive_bytes_)) {
-    return archive_limits("the archive declares more than " + fmt_ratio(limits_.max_ratio) +
-                          " times its size, like a zip bomb (limits.max_ratio)");
-  }
-  return ok_status();
-}
-
 Status Extractor::count_bytes(std::int64_t n, std::int64_t entry_bytes, const Components& path) {
   stats_.bytes += n;
-  if (entry_bytes > limits_.max_file_bytes) {
-    return archive_limits("an entry is larger than " + std::to_string(limits_.max_file_bytes) +
-                          " bytes (limits.max_file_bytes): " + printable_name(detail::join(path)));
-  }
-  if (stats_.bytes > limits_.max_unpacked_bytes) {
-    return archive_limits("the archive unpacks to more than " + std::to_string(limits_.max_unpacked_bytes) +
-                          " bytes (limits.max_unpacked_bytes)");
-  }
-  if (stats_.bytes > kRatioFloor &&
-      static_cast<double>(stats_.bytes) > limits_.max_ratio * static_cast<double>(archive_bytes_)) {
-    return archive_limits("the archive expands more than " + fmt_ratio(limits_.max_ratio) +
-                          " times its size, like a zip bomb (limits.max_ratio)");
-  }
-  return ok_status();
+  return check_sizes(limits_, archive_bytes_, entry_bytes, stats_.bytes, detail::join(path));
 }
 
 Status Extractor::extract_file(const Components& path, archive_entry* entry) {
   if (path.empty()) return unsafe_archive("a file entry names the root");
-  FTI_TRY(check_declared_size(entry, path));
   // Owner keeps read/write so later passes can rewrite; set-id and sticky bits are dropped.
   unsigned mode = (archive_entry_perm(entry) & 0777) | 0600;
   FTI_ASSIGN_OR_RETURN(UniqueFd out, writer_.create_file(path, mode));
@@ -435,6 +445,7 @@ Result<ExtractStats> extract_archive(const fs::path& archive_path, const fs::pat
   if (ec) return bad_archive("cannot read " + archive_path.string() + ": " + ec.message());
   if (archive_bytes == 0) return bad_archive("the upload is empty, not an archive");
   FTI_TRY(check_zip_entry_count(archive_path, archive_bytes, limits));
+  FTI_TRY(survey_headers(archive_path, archive_bytes, limits));
   ReadArchive reader = open_reader(archive_path);
   if (!reader) return bad_archive("not a readable archive: " + archive_path.filename().string());
   FTI_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::open(dest.string()));

@@ -306,6 +306,20 @@ TEST_CASE("refusals that come before anything is written", "[cleanup][archive]")
     CHECK(code_of(r) == "archive_limits");
     CHECK(r.error().message.find("declares 30 entries") != std::string::npos);
   }
+  SECTION("a tar.gz with more entries than max_files: refused before the first file is made") {
+    std::vector<Spec> entries;
+    for (int i = 0; i < 30; ++i) entries.push_back({"f" + std::to_string(i), Spec::file, "x"});
+    ExtractLimits limits;
+    limits.max_files = 10;
+    CHECK(code_of(box.extract(entries, Format::tar_gz, limits)) == "archive_limits");
+  }
+  SECTION("declared sizes that add up past max_unpacked_bytes") {
+    ExtractLimits limits;
+    limits.max_unpacked_bytes = 1000;
+    auto r = box.extract({{"a", Spec::file, std::string(600, 'a')}, {"b", Spec::file, std::string(600, 'b')}},
+                         Format::tar, limits);
+    CHECK(code_of(r) == "archive_limits");
+  }
   SECTION("an entry that declares more than max_file_bytes") {
     ExtractLimits limits;
     limits.max_file_bytes = 100;
@@ -315,6 +329,29 @@ TEST_CASE("refusals that come before anything is written", "[cleanup][archive]")
     }
   }
   CHECK(std::filesystem::is_empty(box.dest));
+}
+
+TEST_CASE("a zip that declares a small size and inflates to 50 MiB is stopped while writing",
+          "[cleanup][archive]") {
+  Sandbox box;
+  build_archive(box.archive, Format::zip, {{"zeros.bin", Spec::file, std::string(50 << 20, '\0')}});
+  std::string bytes = testing::read_file(box.archive);
+  // The local header (offset 22), the central directory (offset 24 of its entry) and the
+  // data descriptor (offset 12) all say the file holds 1000 bytes.
+  const std::string thousand("\xe8\x03\x00\x00", 4);
+  std::size_t central = bytes.rfind("PK\x01\x02");
+  std::size_t descriptor = bytes.rfind("PK\x07\x08", central);
+  REQUIRE(central != std::string::npos);
+  bytes.replace(22, 4, thousand);
+  bytes.replace(central + 24, 4, thousand);
+  if (descriptor != std::string::npos) bytes.replace(descriptor + 12, 4, thousand);
+  testing::write_file(box.archive, bytes);
+  auto r = extract_archive(box.archive, box.dest, {});
+  INFO((r.ok() ? "ok" : r.error().message));
+  CHECK(code_of(r) == "archive_limits");
+  // Stopped soon after the ratio was crossed, not after writing everything.
+  CHECK(std::filesystem::file_size(box.dest / "zeros.bin") < (20u << 20));
+  CHECK(box.nothing_outside());
 }
 
 TEST_CASE("odd entries are refused with a code or kept and counted", "[cleanup][archive]") {
