@@ -143,7 +143,10 @@ Result<UniqueFd> TreeWriter::open_parent(const Components& path, bool create) {
       // ELOOP: the component is a symlink, and the entry would land wherever it points.
       // ENOTDIR: it is a file (or a link, as O_NOFOLLOW with O_DIRECTORY may say).
       if (errno == ELOOP) return unsafe("entry goes through a link", path);
-      if (errno == ENOTDIR) return is_link_at(dir.get(), name) ? unsafe("entry goes through a link", path) : conflict(path);
+      if (errno == ENOTDIR) {
+        if (is_link_at(dir.get(), name)) return unsafe("entry goes through a link", path);
+        return conflict(Components(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(i) + 1));
+      }
       return io_failure("open", path, errno);
     }
     dir = UniqueFd(fd);
