@@ -7,15 +7,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fti/cleanup/archive.hpp"
+
 namespace fti::cleanup::detail {
 namespace {
 
 Error unsafe(const std::string& what, const Components& path) {
-  return Error(errc::unsafe_archive, what + ": " + join(path));
+  return Error(errc::unsafe_archive, what + ": " + printable_name(join(path)) +
+                                         " - re-create the archive from the project folder itself");
 }
 
 Error conflict(const Components& path) {
-  return Error(errc::bad_archive, "a file and a folder have the same name: " + join(path) +
+  return Error(errc::bad_archive, "a file and a folder have the same name: " + printable_name(join(path)) +
                                       " - rename one of them and upload again");
 }
 
