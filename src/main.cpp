@@ -183,7 +183,7 @@ int run_clean(CleanArgs args) {
     if (args.progress == "lines") {
       std::printf("error %s %s\n", out.error().code.c_str(), one_line(out.error().message).c_str());
     }
-    std::fprintf(stderr, "error: %s: %s\n", out.error().code.c_str(), out.error().message.c_str());
+    std::fprintf(stderr, "error: %s: %s\n", out.error().code.c_str(), one_line(out.error().message).c_str());
     return kExitJobFailed;
   }
   const auto& report = out->report;

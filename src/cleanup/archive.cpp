@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,9 +12,10 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
-#include <set>
+#include <optional>
 #include <system_error>
 
+#include "fti/core/json.hpp"
 #include "safe_tree.hpp"
 
 namespace fti::cleanup {
@@ -29,6 +31,66 @@ using detail::UniqueFd;
 
 constexpr std::int64_t kRatioFloor = 1 << 20;  // ratios mean nothing for small trees
 constexpr std::size_t kBlock = 64 * 1024;
+constexpr std::size_t kSniffBytes = 512;  // enough for every magic looks_like_archive_bytes knows
+
+// What the user can do about each kind of refusal; every message ends with one of these.
+constexpr const char* kFixBad = " - upload a zip or tar(.gz) made by a standard tool from the project folder";
+constexpr const char* kFixUnsafe =
+    " - re-create the archive from the project folder itself, without absolute paths, '..' or "
+    "links that leave it";
+constexpr const char* kFixLimits =
+    " - leave out generated folders (node_modules, build output, data files) or split the project";
+
+Error bad_archive(const std::string& what) { return Error(errc::bad_archive, what + kFixBad); }
+Error unsafe_archive(const std::string& what) { return Error(errc::unsafe_archive, what + kFixUnsafe); }
+Error archive_limits(const std::string& what) { return Error(errc::archive_limits, what + kFixLimits); }
+
+std::string fmt_ratio(double ratio) { return fmt::format("{:g}", ratio); }
+
+std::uint64_t little_endian(const unsigned char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// The entry count a zip's end-of-central-directory record declares (the zip64 one when the
+// classic field is full), or nullopt when there is none. libarchive reads the whole central
+// directory into memory before the first entry, so a zip with too many entries is refused
+// from this count first; a count that lies is still caught entry by entry.
+std::optional<std::uint64_t> zip_declared_entries(int fd, std::int64_t file_bytes) {
+  constexpr std::int64_t kEocd = 22;
+  constexpr std::int64_t kMaxComment = 0xFFFF;
+  std::int64_t tail = std::min(file_bytes, kEocd + kMaxComment + 20);
+  std::vector<unsigned char> buf(static_cast<std::size_t>(tail));
+  if (::pread(fd, buf.data(), buf.size(), file_bytes - tail) != static_cast<ssize_t>(buf.size())) return std::nullopt;
+  for (std::int64_t at = tail - kEocd; at >= 0; --at) {
+    const unsigned char* p = buf.data() + at;
+    if (!(p[0] == 'P' && p[1] == 'K' && p[2] == 5 && p[3] == 6)) continue;
+    std::uint64_t entries = little_endian(p + 10, 2);
+    if (entries != 0xFFFF || at < 20) return entries;
+    const unsigned char* locator = p - 20;  // the zip64 locator sits right before the record
+    if (!(locator[0] == 'P' && locator[1] == 'K' && locator[2] == 6 && locator[3] == 7)) return entries;
+    unsigned char record[56];
+    auto offset = static_cast<off_t>(little_endian(locator + 8, 8));
+    if (::pread(fd, record, sizeof record, offset) != static_cast<ssize_t>(sizeof record)) return entries;
+    if (!(record[0] == 'P' && record[1] == 'K' && record[2] == 6 && record[3] == 6)) return entries;
+    return little_endian(record + 32, 8);
+  }
+  return std::nullopt;
+}
+
+Status check_zip_entry_count(const fs::path& file, std::int64_t file_bytes, const ExtractLimits& limits) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ok_status();  // the reader reports it
+  char magic[4] = {};
+  if (::pread(fd.get(), magic, 4, 0) != 4 || !(magic[0] == 'P' && magic[1] == 'K')) return ok_status();
+  std::optional<std::uint64_t> entries = zip_declared_entries(fd.get(), file_bytes);
+  if (entries && *entries > static_cast<std::uint64_t>(limits.max_files)) {
+    return archive_limits("the zip declares " + std::to_string(*entries) + " entries, over the " +
+                          std::to_string(limits.max_files) + " allowed (limits.max_files)");
+  }
+  return ok_status();
+}
 
 struct ReadDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
@@ -87,6 +149,62 @@ std::string format_name(archive* a) {
   }
 }
 
+const char* entry_name(archive_entry* entry) {
+  const char* name = archive_entry_pathname(entry);
+  return name ? name : archive_entry_pathname_utf8(entry);
+}
+
+// The limits on one entry's size and on the running total, for sizes a header declares and
+// for bytes as they are written alike.
+Status check_sizes(const ExtractLimits& limits, std::int64_t archive_bytes, std::int64_t entry_bytes,
+                   std::int64_t total_bytes, const std::string& path) {
+  if (entry_bytes > limits.max_file_bytes) {
+    return archive_limits("an entry holds " + std::to_string(entry_bytes) + " bytes, over the " +
+                          std::to_string(limits.max_file_bytes) + " allowed for one file (limits.max_file_bytes): " +
+                          printable_name(path));
+  }
+  if (total_bytes > limits.max_unpacked_bytes) {
+    return archive_limits("the archive unpacks to more than " + std::to_string(limits.max_unpacked_bytes) +
+                          " bytes (limits.max_unpacked_bytes)");
+  }
+  if (total_bytes > kRatioFloor &&
+      static_cast<double>(total_bytes) > limits.max_ratio * static_cast<double>(archive_bytes)) {
+    return archive_limits("the archive expands more than " + fmt_ratio(limits.max_ratio) +
+                          " times its size, like a zip bomb (limits.max_ratio)");
+  }
+  return ok_status();
+}
+
+Error too_many_entries(const ExtractLimits& limits) {
+  return archive_limits("the archive has more than " + std::to_string(limits.max_files) +
+                        " entries (limits.max_files)");
+}
+
+// A first pass over the headers alone, skipping the data: too many entries, or sizes that
+// add up past a limit (a zip bomb that declares its size honestly), are refused before a
+// single file is written and without creating 100,000 files first. Costs one more
+// decompression of the archive; headers that lie are caught while extracting.
+Status survey_headers(const fs::path& file, std::int64_t archive_bytes, const ExtractLimits& limits) {
+  ReadArchive a = open_reader(file);
+  if (!a) return bad_archive("not a readable archive: " + file.filename().string());
+  std::int64_t entries = 0;
+  std::int64_t declared_total = 0;
+  for (;;) {
+    archive_entry* entry = nullptr;
+    int rc = archive_read_next_header(a.get(), &entry);
+    if (rc == ARCHIVE_EOF) return ok_status();
+    if (rc < ARCHIVE_WARN) return bad_archive("cannot read the archive: " + archive_message(a.get()));
+    if (++entries > limits.max_files) return too_many_entries(limits);
+    bool regular = archive_entry_filetype(entry) == AE_IFREG && archive_entry_hardlink(entry) == nullptr;
+    if (!regular || !archive_entry_size_is_set(entry)) continue;
+    std::int64_t declared = archive_entry_size(entry);
+    if (declared < 0) return bad_archive("an entry declares a negative size");
+    declared_total += declared;
+    const char* name = entry_name(entry);
+    FTI_TRY(check_sizes(limits, archive_bytes, declared, declared_total, name ? name : "?"));
+  }
+}
+
 // One extraction in progress: the reader, the writer, the limits and the running totals.
 class Extractor {
  public:
@@ -102,6 +220,8 @@ class Extractor {
   Status extract_hardlink(const Components& path, const char* target);
   Status extract_symlink(const Components& path, archive_entry* entry);
   Status count_bytes(std::int64_t n, std::int64_t entry_bytes, const Components& path);
+  void note_name(const char* raw_name);
+  void note_if_archive(const Components& path, std::string_view head);
 
   archive* a_;
   TreeWriter writer_;
@@ -109,46 +229,41 @@ class Extractor {
   std::int64_t archive_bytes_;
   ExtractStats stats_;
   std::int64_t entries_ = 0;
-  std::set<std::string> regular_files_;  // hard links may only point at these
 };
-
-const char* entry_name(archive_entry* entry) {
-  const char* name = archive_entry_pathname(entry);
-  return name ? name : archive_entry_pathname_utf8(entry);
-}
 
 Status Extractor::run() {
   for (;;) {
     archive_entry* entry = nullptr;
     int rc = archive_read_next_header(a_, &entry);
     if (rc == ARCHIVE_EOF) break;
-    if (rc < ARCHIVE_WARN) {
-      return Error(errc::bad_archive, "cannot read the archive: " + archive_message(a_));
-    }
+    if (rc < ARCHIVE_WARN) return bad_archive("cannot read the archive: " + archive_message(a_));
     if (stats_.format.empty()) stats_.format = format_name(a_);
-    if (++entries_ > limits_.max_files) {
-      return Error(errc::archive_limits,
-                   "the archive has more than " + std::to_string(limits_.max_files) + " entries");
-    }
+    if (++entries_ > limits_.max_files) return too_many_entries(limits_);
     FTI_TRY(extract_entry(entry));
   }
   if (stats_.format.empty()) stats_.format = format_name(a_);
+  stats_.replaced_duplicates = writer_.replaced_files();
   return ok_status();
 }
 
 Status Extractor::extract_entry(archive_entry* entry) {
   const char* raw_name = entry_name(entry);
-  if (raw_name == nullptr) return Error(errc::bad_archive, "an entry has no readable name");
+  if (raw_name == nullptr) return bad_archive("an entry has no readable name");
+  // Checked before splitting: a 100 MB name must not become a 100 MB vector of parts.
+  if (std::strlen(raw_name) > kMaxPathBytes) {
+    return Error(errc::archive_limits, "an entry's path is over " + std::to_string(kMaxPathBytes) +
+                                           " bytes - shorten it and upload again");
+  }
   std::optional<Components> path = detail::split_relative(raw_name);
   if (!path) {
-    return Error(errc::unsafe_archive,
-                 std::string("entry path is absolute or contains '..': ") + raw_name);
+    return unsafe_archive("entry path is absolute or contains '..': " + printable_name(raw_name));
   }
-  // Deep or long paths extract one component at a time but break every tool after us.
-  if (std::strlen(raw_name) > kMaxPathBytes || path->size() > kMaxPathDepth) {
-    return Error(errc::archive_limits, "an entry's path is over " + std::to_string(kMaxPathBytes) +
-                                           " bytes or " + std::to_string(kMaxPathDepth) + " folders deep");
+  // Deep paths extract one component at a time but break every tool after us.
+  if (path->size() > kMaxPathDepth) {
+    return Error(errc::archive_limits, "an entry's path is over " + std::to_string(kMaxPathDepth) +
+                                           " folders deep - flatten it and upload again");
   }
+  note_name(raw_name);
   if (const char* target = archive_entry_hardlink(entry)) {
     return extract_hardlink(*path, target);
   }
@@ -161,39 +276,37 @@ Status Extractor::extract_entry(archive_entry* entry) {
     case AE_IFLNK:
       return extract_symlink(*path, entry);
     default:
-      return Error(errc::unsafe_archive,
-                   std::string("device, fifo or socket entries are not accepted: ") + raw_name);
+      return unsafe_archive("device, fifo or socket entries are not accepted: " + printable_name(raw_name));
   }
+}
+
+void Extractor::note_name(const char* raw_name) {
+  if (is_valid_utf8(raw_name)) return;
+  if (stats_.non_utf8_examples.size() < 5) stats_.non_utf8_examples.push_back(printable_name(raw_name));
+  ++stats_.non_utf8_names;
+}
+
+void Extractor::note_if_archive(const Components& path, std::string_view head) {
+  if (!looks_like_archive_bytes(head)) return;
+  if (stats_.nested_archive_paths.size() < kMaxListedNames) {
+    stats_.nested_archive_paths.push_back(detail::join(path));
+  }
+  ++stats_.nested_archives;
 }
 
 Status Extractor::count_bytes(std::int64_t n, std::int64_t entry_bytes, const Components& path) {
   stats_.bytes += n;
-  if (entry_bytes > limits_.max_file_bytes) {
-    return Error(errc::archive_limits, "an entry is larger than " +
-                                           std::to_string(limits_.max_file_bytes) +
-                                           " bytes: " + detail::join(path));
-  }
-  if (stats_.bytes > limits_.max_unpacked_bytes) {
-    return Error(errc::archive_limits, "the archive unpacks to more than " +
-                                           std::to_string(limits_.max_unpacked_bytes) + " bytes");
-  }
-  if (stats_.bytes > kRatioFloor &&
-      static_cast<double>(stats_.bytes) > limits_.max_ratio * static_cast<double>(archive_bytes_)) {
-    return Error(errc::archive_limits,
-                 "the archive expands more than " + std::to_string(limits_.max_ratio) +
-                     " times its size (possible zip bomb)");
-  }
-  return ok_status();
+  return check_sizes(limits_, archive_bytes_, entry_bytes, stats_.bytes, detail::join(path));
 }
 
 Status Extractor::extract_file(const Components& path, archive_entry* entry) {
-  if (path.empty()) return Error(errc::unsafe_archive, "a file entry names the root");
+  if (path.empty()) return unsafe_archive("a file entry names the root");
   // Owner keeps read/write so later passes can rewrite; set-id and sticky bits are dropped.
   unsigned mode = (archive_entry_perm(entry) & 0777) | 0600;
   FTI_ASSIGN_OR_RETURN(UniqueFd out, writer_.create_file(path, mode));
-  regular_files_.insert(detail::join(path));
   ++stats_.files;
   std::int64_t written = 0;  // file position, holes included
+  std::string head;          // the first bytes, to spot an archive inside the archive
   for (;;) {
     const void* block = nullptr;
     std::size_t size = 0;
@@ -201,8 +314,10 @@ Status Extractor::extract_file(const Components& path, archive_entry* entry) {
     int rc = archive_read_data_block(a_, &block, &size, &offset);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) {
-      return Error(errc::bad_archive, "corrupt entry " + detail::join(path) + ": " +
-                                          archive_message(a_));
+      return bad_archive("corrupt entry " + printable_name(detail::join(path)) + ": " + archive_message(a_));
+    }
+    if (head.size() < kSniffBytes && offset == written) {
+      head.append(static_cast<const char*>(block), std::min(size, kSniffBytes - head.size()));
     }
     if (offset > written) {
       // A sparse hole: counted like written bytes so it cannot dodge the limits.
@@ -220,21 +335,20 @@ Status Extractor::extract_file(const Components& path, archive_entry* entry) {
   if (::ftruncate(out.get(), written) != 0) {
     return Error(errc::io_error, "cannot size " + detail::join(path));
   }
+  note_if_archive(path, head);
   return ok_status();
 }
 
 Status Extractor::extract_hardlink(const Components& path, const char* target) {
   std::optional<Components> from = detail::split_relative(target);
   if (!from || from->empty()) {
-    return Error(errc::unsafe_archive, "hard link leaves the archive: " + detail::join(path));
-  }
-  if (!regular_files_.count(detail::join(*from))) {
-    return Error(errc::unsafe_archive,
-                 "hard link to an entry that is not an earlier file: " + detail::join(path));
+    return unsafe_archive("hard link leaves the archive: " + printable_name(detail::join(path)) + " -> " +
+                          printable_name(target));
   }
   // Materialised as a copy: later passes rewrite files by rename, which would split a link.
+  // The writer refuses a target that is not a regular file already extracted (looked up in
+  // the tree itself, so no list of every entry is kept in memory).
   FTI_ASSIGN_OR_RETURN(std::int64_t n, writer_.copy_file(*from, path, limits_.max_file_bytes));
-  regular_files_.insert(detail::join(path));
   ++stats_.files;
   return count_bytes(n, n, path);
 }
@@ -243,8 +357,7 @@ Status Extractor::extract_symlink(const Components& path, archive_entry* entry) 
   const char* target = archive_entry_symlink(entry);
   if (target == nullptr) target = archive_entry_symlink_utf8(entry);
   if (path.empty() || target == nullptr || !detail::link_target_inside(path, target)) {
-    return Error(errc::unsafe_archive,
-                 "symlink points outside the archive: " + detail::join(path));
+    return unsafe_archive("symlink points outside the archive: " + printable_name(detail::join(path)));
   }
   ++stats_.symlinks;
   return writer_.make_symlink(path, target);
@@ -329,10 +442,12 @@ Result<ExtractStats> extract_archive(const fs::path& archive_path, const fs::pat
                                      const ExtractLimits& limits) {
   std::error_code ec;
   auto archive_bytes = static_cast<std::int64_t>(fs::file_size(archive_path, ec));
-  if (ec) return Error(errc::bad_archive, "cannot read " + archive_path.string() + ": " + ec.message());
-  if (archive_bytes == 0) return Error(errc::bad_archive, "the upload is empty, not an archive");
+  if (ec) return bad_archive("cannot read " + archive_path.string() + ": " + ec.message());
+  if (archive_bytes == 0) return bad_archive("the upload is empty, not an archive");
+  FTI_TRY(check_zip_entry_count(archive_path, archive_bytes, limits));
+  FTI_TRY(survey_headers(archive_path, archive_bytes, limits));
   ReadArchive reader = open_reader(archive_path);
-  if (!reader) return Error(errc::bad_archive, "not a readable archive: " + archive_path.string());
+  if (!reader) return bad_archive("not a readable archive: " + archive_path.filename().string());
   FTI_ASSIGN_OR_RETURN(TreeWriter writer, TreeWriter::open(dest.string()));
   Extractor extractor(reader.get(), std::move(writer), limits, archive_bytes);
   FTI_TRY(extractor.run());
@@ -353,6 +468,31 @@ bool looks_like_archive_bytes(std::string_view head) {
     return true;
   }
   return head.size() >= 262 && head.substr(257, 5) == "ustar";
+}
+
+bool is_valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = json::utf8_sequence_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string printable_name(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size();) {
+    std::size_t n = json::utf8_sequence_length(name, i);
+    auto c = static_cast<unsigned char>(name[i]);
+    if (n == 0 || c < 0x20 || c == 0x7F) {
+      out += fmt::format("\\x{:02X}", c);
+      ++i;
+      continue;
+    }
+    out.append(name.substr(i, n));
+    i += n;
+  }
+  return out;
 }
 
 bool looks_like_archive(const fs::path& file) {

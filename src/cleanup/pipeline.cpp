@@ -149,6 +149,34 @@ Status FolderCopier::copy_regular(const fs::path& full, const Components& rel, m
   }
 }
 
+// What extraction kept as it was, told to the user: an archive inside the upload is not
+// cleaned inside; a name that is not UTF-8 may not open on every system; a duplicate entry
+// means an earlier copy was dropped.
+void report_extraction(const ExtractStats& stats, Report& report) {
+  for (const auto& path : stats.nested_archive_paths) {
+    report.findings.push_back(Finding{path, 0, "nested_archive", "archive-not-opened", "info",
+                                      "an archive inside the upload: kept as it is, not unpacked or cleaned inside"});
+  }
+  if (stats.nested_archives > static_cast<std::int64_t>(stats.nested_archive_paths.size())) {
+    report.notes.push_back(std::to_string(stats.nested_archives) +
+                           " archives inside the upload were kept unopened; the first " +
+                           std::to_string(stats.nested_archive_paths.size()) + " are listed as findings");
+  }
+  if (stats.non_utf8_names > 0) {
+    std::string examples;
+    for (const auto& name : stats.non_utf8_examples) examples += (examples.empty() ? "" : ", ") + name;
+    report.notes.push_back(std::to_string(stats.non_utf8_names) +
+                           " file name(s) are not valid UTF-8 and were kept byte for byte (shown here with "
+                           "\\xNN for the odd bytes, elsewhere in this report as U+FFFD); rename them if "
+                           "Windows or other tools must open them: " + examples);
+  }
+  if (stats.replaced_duplicates > 0) {
+    report.notes.push_back(std::to_string(stats.replaced_duplicates) +
+                           " archive entries named a file that an earlier entry had already written; the "
+                           "last copy was kept, as tar does");
+  }
+}
+
 Status load_input(const fs::path& input, const fs::path& tree, const PipelineOptions& options,
                   const fs::path& scratch, Report& report) {
   std::error_code ec;
@@ -162,7 +190,7 @@ Status load_input(const fs::path& input, const fs::path& tree, const PipelineOpt
     return copier.copy_dir(input, {});
   }
   FTI_ASSIGN_OR_RETURN(ExtractStats stats, extract_archive(input, tree, options.limits));
-  (void)stats;
+  report_extraction(stats, report);
   return ok_status();
 }
 

@@ -7,11 +7,19 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fti/cleanup/archive.hpp"
+
 namespace fti::cleanup::detail {
 namespace {
 
 Error unsafe(const std::string& what, const Components& path) {
-  return Error(errc::unsafe_archive, what + ": " + join(path));
+  return Error(errc::unsafe_archive, what + ": " + printable_name(join(path)) +
+                                         " - re-create the archive from the project folder itself");
+}
+
+Error conflict(const Components& path) {
+  return Error(errc::bad_archive, "a file and a folder have the same name: " + printable_name(join(path)) +
+                                      " - rename one of them and upload again");
 }
 
 Error io_failure(const std::string& what, const Components& path, int err) {
@@ -19,6 +27,11 @@ Error io_failure(const std::string& what, const Components& path, int err) {
 }
 
 bool is_separator(char c) { return c == '/' || c == '\\'; }
+
+bool is_link_at(int dir, const char* name) {
+  struct stat st {};
+  return ::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
 
 }  // namespace
 
@@ -130,9 +143,13 @@ Result<UniqueFd> TreeWriter::open_parent(const Components& path, bool create) {
       fd = ::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) {
-      // ELOOP: the component is a symlink; ENOTDIR: it is a file. Either way the entry
-      // would land somewhere other than where its name says.
-      if (errno == ELOOP || errno == ENOTDIR) return unsafe("entry goes through a link or file", path);
+      // ELOOP: the component is a symlink, and the entry would land wherever it points.
+      // ENOTDIR: it is a file (or a link, as O_NOFOLLOW with O_DIRECTORY may say).
+      if (errno == ELOOP) return unsafe("entry goes through a link", path);
+      if (errno == ENOTDIR) {
+        if (is_link_at(dir.get(), name)) return unsafe("entry goes through a link", path);
+        return conflict(Components(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(i) + 1));
+      }
       return io_failure("open", path, errno);
     }
     dir = UniqueFd(fd);
@@ -150,7 +167,8 @@ Status TreeWriter::make_dir(const Components& path) {
   if (::fstatat(parent.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return io_failure("stat", path, errno);
   }
-  if (!S_ISDIR(st.st_mode)) return unsafe("directory entry over a file or link", path);
+  if (S_ISREG(st.st_mode)) return conflict(path);
+  if (!S_ISDIR(st.st_mode)) return unsafe("directory entry over a link", path);
   return ok_status();
 }
 
@@ -164,8 +182,10 @@ Result<UniqueFd> TreeWriter::create_file(const Components& path, unsigned mode) 
     if (::fstatat(parent.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       return io_failure("stat", path, errno);
     }
-    if (!S_ISREG(st.st_mode)) return unsafe("file entry over a link or directory", path);
+    if (S_ISDIR(st.st_mode)) return conflict(path);
+    if (!S_ISREG(st.st_mode)) return unsafe("file entry over a link", path);
     if (::unlinkat(parent.get(), name, 0) != 0) return io_failure("unlink", path, errno);
+    ++replaced_files_;
     fd = ::openat(parent.get(), name, flags, mode);
   }
   if (fd < 0) return io_failure("create", path, errno);
@@ -183,7 +203,12 @@ Status TreeWriter::make_symlink(const Components& path, const std::string& targe
 
 Result<std::int64_t> TreeWriter::copy_file(const Components& from, const Components& to,
                                            std::int64_t max_bytes) {
-  FTI_ASSIGN_OR_RETURN(UniqueFd from_dir, open_parent(from, false));
+  Result<UniqueFd> from_parent = open_parent(from, false);
+  // A folder on the way that does not exist (or is not one): the target is no earlier file.
+  if (!from_parent.ok() && from_parent.error().code == errc::io_error) {
+    return unsafe("hard link to a missing entry", to);
+  }
+  FTI_ASSIGN_OR_RETURN(UniqueFd from_dir, std::move(from_parent));
   int in_fd = ::openat(from_dir.get(), from.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (in_fd < 0) return unsafe("hard link to a missing entry", to);
   UniqueFd in(in_fd);

@@ -50,6 +50,8 @@ std::string join(const Components& parts);
 
 // Creates entries under `root` (which must exist). Every path component is opened with
 // O_NOFOLLOW, so an entry can never be written through a symlink: that is unsafe_archive.
+// A file and a folder of the same name (either order) is bad_archive: a broken archive, not
+// an attack, and no order of extraction could keep both.
 class TreeWriter {
  public:
   static Result<TreeWriter> open(const std::string& root);
@@ -62,12 +64,15 @@ class TreeWriter {
   // Copies an existing regular file (how hard links are materialised). Returns the bytes.
   Result<std::int64_t> copy_file(const Components& from, const Components& to,
                                  std::int64_t max_bytes);
+  // How many times create_file replaced an existing file (an entry given twice: last wins).
+  std::int64_t replaced_files() const { return replaced_files_; }
 
  private:
   explicit TreeWriter(UniqueFd root) : root_(std::move(root)) {}
   // Opens (creating when missing) the directory holding the last component.
   Result<UniqueFd> open_parent(const Components& path, bool create);
   UniqueFd root_;
+  std::int64_t replaced_files_ = 0;
 };
 
 // Writes all of `data` to fd, retrying short writes. io_error on failure.

@@ -6,9 +6,7 @@
 #include <fmt/format.h>
 
 namespace fti::json {
-namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   auto c = static_cast<unsigned char>(s[i]);
   auto cont = [&](std::size_t k) {
@@ -32,8 +30,6 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   }
   return 0;
 }
-
-}  // namespace
 
 namespace {
 

@@ -86,20 +86,28 @@ TEST_CASE("hostile archives are refused with the right code and nothing outside 
 
 TEST_CASE("extraction limits", "[cleanup][archive]") {
   Sandbox box;
-  SECTION("too many entries") {
+  SECTION("too many entries in a tar.gz") {
     std::vector<Spec> entries;
     for (int i = 0; i < 20; ++i) entries.push_back({"f" + std::to_string(i), Spec::file, "x"});
     ExtractLimits limits;
     limits.max_files = 10;
-    CHECK(code_of(box.extract(entries, Format::zip, limits)) == "archive_limits");
+    CHECK(code_of(box.extract(entries, Format::tar_gz, limits)) == "archive_limits");
+  }
+  SECTION("a zip whose directory declares more entries than max_files") {
+    std::vector<Spec> entries;
+    for (int i = 0; i < 30; ++i) entries.push_back({"f" + std::to_string(i), Spec::file, "x"});
+    ExtractLimits limits;
+    limits.max_files = 10;
+    auto r = box.extract(entries, Format::zip, limits);
+    CHECK(code_of(r) == "archive_limits");
+    CHECK(r.error().message.find("declares 30 entries") != std::string::npos);
   }
   SECTION("a zip bomb: 50 MiB of zeros") {
     auto r = box.extract({{"zeros.bin", Spec::file, std::string(50 << 20, '\0')}}, Format::zip);
     CHECK(code_of(r) == "archive_limits");
-    // Stopped soon after the ratio was crossed, not after writing everything.
-    CHECK(std::filesystem::file_size(box.dest / "zeros.bin") < (20u << 20));
+    CHECK(r.error().message.find("zip bomb") != std::string::npos);
   }
-  SECTION("over max_unpacked_bytes, counted as written") {
+  SECTION("declared sizes past max_unpacked_bytes") {
     ExtractLimits limits;
     limits.max_unpacked_bytes = 1000;
     auto r = box.extract({{"a", Spec::file, std::string(600, 'a')}, {"b", Spec::file, std::string(600, 'b')}},
@@ -109,10 +117,13 @@ TEST_CASE("extraction limits", "[cleanup][archive]") {
   SECTION("one entry over max_file_bytes") {
     ExtractLimits limits;
     limits.max_file_bytes = 100;
-    CHECK(code_of(box.extract({{"a", Spec::file, std::string(101, 'a')}}, Format::zip, limits)) ==
-          "archive_limits");
+    for (Format format : {Format::tar, Format::zip}) {
+      CHECK(code_of(box.extract({{"a", Spec::file, std::string(101, 'a')}}, format, limits)) == "archive_limits");
+    }
   }
   CHECK(box.nothing_outside());
+  // Every limit here is seen in the headers: refused before a single file was written.
+  CHECK(std::filesystem::is_empty(box.dest));
 }
 
 TEST_CASE("not an archive or a broken one is bad_archive", "[cleanup][archive]") {
@@ -264,6 +275,152 @@ TEST_CASE("non-ASCII names survive extract and pack", "[cleanup][archive]") {
   std::filesystem::create_directory(dir / "back2");
   REQUIRE(extract_archive(dir / "b.tar", dir / "back2", {}).ok());
   CHECK(testing::read_file(dir / ("back2/" + name)) == "z");
+}
+
+}  // namespace
+}  // namespace fti::cleanup
+
+namespace fti::cleanup {
+namespace {
+
+// A ustar header block for `name` whose size field holds `size_field` as written (octal
+// digits, or base-256 bytes with the high bit set), with a correct checksum.
+std::string tar_header(const std::string& name, const std::string& size_field) {
+  std::string h(512, '\0');
+  auto put = [&h](std::size_t at, const std::string& bytes) { std::copy(bytes.begin(), bytes.end(), h.begin() + at); };
+  put(0, name);
+  put(100, "0000644");
+  put(108, "0000000");
+  put(116, "0000000");
+  put(124, size_field);
+  put(136, "14500000000");
+  put(156, "0");
+  put(257, std::string("ustar\0" "00", 8));
+  put(148, "        ");
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  char digits[8];
+  std::snprintf(digits, sizeof digits, "%06o", sum);
+  put(148, std::string(digits, 6) + '\0');
+  return h;
+}
+
+TEST_CASE("a zip that declares a small size and inflates to 50 MiB is stopped while writing",
+          "[cleanup][archive]") {
+  Sandbox box;
+  build_archive(box.archive, Format::zip, {{"zeros.bin", Spec::file, std::string(50 << 20, '\0')}});
+  std::string bytes = testing::read_file(box.archive);
+  // The local header (offset 22), the central directory (offset 24 of its entry) and the
+  // data descriptor (offset 12) all say the file holds 1000 bytes.
+  const std::string thousand("\xe8\x03\x00\x00", 4);
+  std::size_t central = bytes.rfind("PK\x01\x02");
+  std::size_t descriptor = bytes.rfind("PK\x07\x08", central);
+  REQUIRE(central != std::string::npos);
+  bytes.replace(22, 4, thousand);
+  bytes.replace(central + 24, 4, thousand);
+  if (descriptor != std::string::npos) bytes.replace(descriptor + 12, 4, thousand);
+  testing::write_file(box.archive, bytes);
+  auto r = extract_archive(box.archive, box.dest, {});
+  INFO((r.ok() ? "ok" : r.error().message));
+  CHECK(code_of(r) == "archive_limits");
+  // Stopped soon after the ratio was crossed, not after writing everything.
+  CHECK(std::filesystem::file_size(box.dest / "zeros.bin") < (20u << 20));
+  CHECK(box.nothing_outside());
+}
+
+TEST_CASE("odd entries are refused with a code or kept and counted", "[cleanup][archive]") {
+  Sandbox box;
+  SECTION("a file, then a folder of the same name") {
+    auto r = box.extract({{"a", Spec::file, "x"}, {"a/b.txt", Spec::file, "y"}});
+    CHECK(code_of(r) == "bad_archive");
+    CHECK(r.error().message.find("same name") != std::string::npos);
+  }
+  SECTION("a folder, then a file of the same name") {
+    CHECK(code_of(box.extract({{"a/b.txt", Spec::file, "y"}, {"a", Spec::file, "x"}})) == "bad_archive");
+  }
+  SECTION("a folder entry over a file") {
+    CHECK(code_of(box.extract({{"a", Spec::file, "x"}, {"a", Spec::dir}})) == "bad_archive");
+  }
+  SECTION("a name over 1024 bytes") {
+    CHECK(code_of(box.extract({{std::string(2000, 'n'), Spec::file, "x"}})) == "archive_limits");
+  }
+  SECTION("a path 100 folders deep") {
+    std::string deep;
+    for (int i = 0; i < 100; ++i) deep += "d/";
+    CHECK(code_of(box.extract({{deep + "f.txt", Spec::file, "x"}})) == "archive_limits");
+  }
+  SECTION("a hard link through a folder that does not exist") {
+    CHECK(code_of(box.extract({{"h", Spec::hardlink, "", "no/such/file"}})) == "unsafe_archive");
+  }
+  SECTION("a hard link to a folder") {
+    CHECK(code_of(box.extract({{"d", Spec::dir}, {"h", Spec::hardlink, "", "d"}})) == "unsafe_archive");
+  }
+  SECTION("the same file twice: the last copy wins and is counted") {
+    auto r = box.extract({{"a.txt", Spec::file, "first"}, {"a.txt", Spec::file, "second"}});
+    REQUIRE(r.ok());
+    CHECK(r->replaced_duplicates == 1);
+    CHECK(testing::read_file(box.dest / "a.txt") == "second");
+  }
+  SECTION("names that are not UTF-8 are kept byte for byte and counted") {
+    const std::string latin1 = "r\xe9sum\xe9.txt";
+    auto r = box.extract({{latin1, Spec::file, "cv"}, {"ok.txt", Spec::file, "fine"}});
+    REQUIRE(r.ok());
+    CHECK(r->non_utf8_names == 1);
+    REQUIRE(r->non_utf8_examples.size() == 1);
+    CHECK(r->non_utf8_examples[0] == "r\\xE9sum\\xE9.txt");
+    CHECK(testing::read_file(box.dest / latin1) == "cv");
+  }
+  SECTION("archives inside the archive are kept unopened and listed") {
+    TempDir inner;
+    build_archive(inner / "inner.zip", Format::zip, {{"../escape.txt", Spec::file, "not opened"}});
+    build_archive(inner / "inner.tgz", Format::tar_gz, {{"x.txt", Spec::file, "x"}});
+    auto r = box.extract({{"vendor/inner.zip", Spec::file, testing::read_file(inner / "inner.zip")},
+                          {"lib/inner.tgz", Spec::file, testing::read_file(inner / "inner.tgz")},
+                          {"src/a.c", Spec::file, "int a;\n"}});
+    REQUIRE(r.ok());
+    CHECK(r->nested_archives == 2);
+    CHECK(r->nested_archive_paths == std::vector<std::string>{"vendor/inner.zip", "lib/inner.tgz"});
+    CHECK(testing::read_file(box.dest / "vendor/inner.zip") == testing::read_file(inner / "inner.zip"));
+    CHECK_FALSE(std::filesystem::exists(box.dest / "escape.txt"));
+  }
+  CHECK(box.nothing_outside());
+}
+
+TEST_CASE("tar size fields that are negative, huge or past the end", "[cleanup][archive]") {
+  Sandbox box;
+  std::string base256_negative = std::string(1, '\xff') + std::string(10, '\xff') + "\xfe";
+  std::string base256_huge = std::string(1, '\x80') + std::string(3, '\0') + '\x7f' + std::string(7, '\xff');
+  struct Case {
+    const char* name;
+    std::string size_field;
+    const char* code;
+  };
+  const std::vector<Case> cases = {
+      {"negative (base-256)", base256_negative, "bad_archive"},
+      {"huge (base-256): libarchive calls it an overflow", base256_huge, "bad_archive"},
+      {"3 GiB declared (octal), 1 KiB there", "30000000000", "archive_limits"},
+      {"larger than what follows", "00000177777", "bad_archive"},  // 64 KiB declared, 1 KiB there
+      {"not a number", "12x45678901", "bad_archive"},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      std::string tar = tar_header("f.txt", c.size_field) + std::string(1024, 'd');
+      testing::write_file(box.archive, tar);
+      auto r = extract_archive(box.archive, box.dest, {});
+      INFO((r.ok() ? "ok" : r.error().message));
+      CHECK(code_of(r) == c.code);
+    }
+  }
+  CHECK(box.nothing_outside());
+}
+
+TEST_CASE("printable_name shows what is not UTF-8 as \\xNN", "[cleanup][archive]") {
+  CHECK(printable_name("caf\xc3\xa9.txt") == "caf\xc3\xa9.txt");
+  CHECK(printable_name("a\xff" "b") == "a\\xFFb");
+  CHECK(printable_name("line\nbreak") == "line\\x0Abreak");
+  CHECK(printable_name("\xc3") == "\\xC3");  // a sequence cut short
+  CHECK(is_valid_utf8("plain/ascii.txt"));
+  CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));  // a surrogate
 }
 
 }  // namespace

@@ -217,3 +217,39 @@ TEST_CASE("pipeline with a model rewrites files and ships a generated README", "
 
 }  // namespace
 }  // namespace fti::cleanup
+
+namespace fti::cleanup {
+namespace {
+
+TEST_CASE("what extraction kept as it was is in the report", "[cleanup][pipeline]") {
+  TempDir dir;
+  testing::build_archive(dir / "inner.zip", testing::Format::zip, {{"x.txt", testing::Spec::file, "x\n"}});
+  testing::build_archive(dir / "in.tar", testing::Format::tar,
+                         {{"vendor/inner.zip", testing::Spec::file, testing::read_file(dir / "inner.zip")},
+                          {"r\xe9sum\xe9.txt", testing::Spec::file, "cv\n"},
+                          {"a.txt", testing::Spec::file, "first\n"},
+                          {"a.txt", testing::Spec::file, "second\n"}});
+  Run run(dir / "work");
+  auto result = run_pipeline(dir / "in.tar", dir / "out.zip", run.options);
+  REQUIRE(result.ok());
+  const Report& report = result->report;
+  bool nested = false;
+  for (const auto& f : report.findings) nested |= f.kind == "nested_archive" && f.path == "vendor/inner.zip";
+  CHECK(nested);
+  auto note_with = [&report](const std::string& words) {
+    return std::any_of(report.notes.begin(), report.notes.end(),
+                       [&words](const std::string& n) { return n.find(words) != std::string::npos; });
+  };
+  CHECK(note_with("not valid UTF-8"));
+  CHECK(note_with("r\\xE9sum\\xE9.txt"));
+  CHECK(note_with("last copy was kept"));
+  // The odd name is shipped byte for byte, the nested archive unopened.
+  fs::create_directory(dir / "out");
+  REQUIRE(extract_archive(dir / "out.zip", dir / "out", {}).ok());
+  CHECK(testing::read_file(dir / "out/r\xe9sum\xe9.txt") == "cv\n");
+  CHECK(testing::read_file(dir / "out/vendor/inner.zip") == testing::read_file(dir / "inner.zip"));
+  CHECK(testing::read_file(dir / "out/a.txt") == "second\n");
+}
+
+}  // namespace
+}  // namespace fti::cleanup

@@ -16,6 +16,8 @@ namespace fti::json {
 // U+FFFD so the output is always valid JSON; control characters are escaped.
 void append_quoted(std::string& out, std::string_view s);
 std::string quote(std::string_view s);
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i);
 
 // Writes JSON without building a tree. Commas and nesting are tracked for the caller:
 //   Writer w; w.begin_object(); w.key("a").value(1); w.end_object(); w.str();
