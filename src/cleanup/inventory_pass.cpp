@@ -7,6 +7,7 @@
 #include "fti/cleanup/normalize.hpp"
 #include "fti/cleanup/pass.hpp"
 #include "languages.hpp"
+#include "line_counts.hpp"
 #include "secret_scan.hpp"
 #include "tree_files.hpp"
 
@@ -121,6 +122,10 @@ class InventoryPass final : public Pass {
       LanguageStats& stats = report.languages[language];
       ++stats.files;
       stats.lines += lines;
+      detail::LineCounts counts = detail::count_lines(language, text);
+      stats.code += counts.code;
+      stats.comment += counts.comment;
+      stats.blank += counts.blank;
     }
     return ok_status();
   }

@@ -268,7 +268,7 @@ TEST_CASE("default passes run in order", "[cleanup][passes]") {
   std::vector<std::string> names;
   for (const auto& p : passes) names.push_back(p->name());
   CHECK(names == std::vector<std::string>{"junk", "normalize", "secrets", "llm-rewrite", "llm-readme",
-                                          "inventory"});
+                                          "checks", "inventory"});
 }
 
 }  // namespace
