@@ -111,8 +111,9 @@ void shebang_and_mode(ModeCheck& check, const detail::TreeFile& f, std::string_v
   if (executable) ++check.executable_text_files;
   if (shebang && !executable) {
     check.findings.push_back(Finding{f.rel, 1, "file_mode", "shebang-not-executable", "low",
-                                     "starts with #! but is not executable: chmod +x it, or drop "
-                                     "the #! line if it is not meant to be run"});
+                                     "starts with #! but is not executable: chmod +x it (a zip "
+                                     "made on Windows carries no run bits), or drop the #! line "
+                                     "if it is not meant to be run"});
   } else if (executable && !shebang && !windows_executable(f.rel)) {
     check.findings.push_back(Finding{f.rel, 0, "file_mode", "executable-without-shebang", "low",
                                      "executable but has no #! line: add one (#!/usr/bin/env "
