@@ -88,7 +88,12 @@ struct Hit {
   std::string message;
   std::size_t begin = 0;  // the secret's bytes in the line; empty for an armour line
   std::size_t end = 0;
+  std::string severity = "high";
 };
+
+// AWS's documentation keys (AKIAIOSFODNN7EXAMPLE): still redacted, but reported low, as
+// gitleaks leaves them out.
+constexpr std::string_view kAwsExampleNote = " (AWS's documentation example: harmless as it is)";
 
 class LineScanner {
  public:
@@ -124,10 +129,12 @@ class LineScanner {
          pos = line_.find(prefix, pos + 1)) {
       if (!boundary_before(pos, is_upper_or_digit)) continue;
       if (run_length(line_, pos + prefix.size(), is_upper_or_digit) != 20 - prefix.size()) continue;
+      bool example = line_.substr(pos, 20).find("EXAMPLE") != std::string_view::npos;
       hits_.push_back({"aws-access-key-id",
                        "AWS access key id " + mask(line_.substr(pos, 20)) +
+                           (example ? std::string(kAwsExampleNote) : std::string()) +
                            ": rotate it and load it from the environment",
-                       pos, pos + 20});
+                       pos, pos + 20, example ? "low" : "high"});
     }
   }
 
@@ -144,9 +151,11 @@ class LineScanner {
       if (i >= line_.size() || (line_[i] != '=' && line_[i] != ':')) continue;
       skip(":= \t\"'");
       if (run_length(line_, i, is_base64) != 40) continue;
+      bool example = line_.substr(i, 40).find("EXAMPLE") != std::string_view::npos;
       hits_.push_back({"aws-secret-access-key",
-                       "AWS secret access key " + mask(line_.substr(i, 40)) + ": rotate it", i,
-                       i + 40});
+                       "AWS secret access key " + mask(line_.substr(i, 40)) +
+                           (example ? std::string(kAwsExampleNote) : std::string()) + ": rotate it",
+                       i, i + 40, example ? "low" : "high"});
     }
   }
 
@@ -397,7 +406,7 @@ class LineScanner {
                      "value " + mask(value) + " assigned to " + std::string(key) +
                          " looks like a real secret: rotate it and load it from the environment "
                          "or a secret store",
-                     begin, end});
+                     begin, end, "medium"});  // a guess, unlike the rules that know a format
   }
 
   // Names that hold something about a secret, not the secret: token_url, password_hash...
@@ -411,6 +420,17 @@ class LineScanner {
           find_ci(key.substr(key.size() - suffix.size()), suffix, 0) == 0) {
         return false;
       }
+    }
+    // Tokens that grant nothing: pagination cursors and idempotency keys (NextToken,
+    // ClientToken, page_token...), as API examples show them by the hundred.
+    static constexpr std::string_view kHarmlessTokens[] = {
+        "nexttoken", "next_token", "next-token", "pagetoken", "page_token", "continuationtoken",
+        "continuation_token", "clienttoken", "client_token", "changetoken", "requesttoken",
+        "request_token", "idempotencytoken", "idempotency_token", "purchasetoken", "synctoken",
+        "resumetoken", "paginationtoken", "starttoken", "cancellationtoken", "csrf_token",
+        "csrftoken"};
+    for (std::string_view harmless : kHarmlessTokens) {
+      if (find_ci(key, harmless, 0) != std::string_view::npos) return false;
     }
     return !key.empty();
   }
@@ -461,7 +481,7 @@ class LineScanner {
   static bool names_a_placeholder(std::string_view value) {
     for (std::string_view word : {"example", "sample", "dummy", "placeholder", "changeme",
                                   "change_me", "change-me", "your", "redacted", "xxxx", "****",
-                                  "replace", "insert", "${", "{{"}) {
+                                  "replace", "insert", "${", "{{", "abcd", "1234"}) {
       if (find_ci(value, word, 0) != std::string_view::npos) return true;
     }
     return false;
@@ -554,8 +574,7 @@ class SecretsPass final : public Pass {
       std::size_t end = nl == std::string_view::npos ? text.size() : nl;
       ++line_no;
       for (Hit& hit : LineScanner(text.substr(start, end - start)).scan()) {
-        std::string severity = hit.rule == "generic-secret" ? "medium" : "high";  // a guess
-        report.add(Finding{path, line_no, "secret", std::move(hit.rule), std::move(severity),
+        report.add(Finding{path, line_no, "secret", std::move(hit.rule), std::move(hit.severity),
                            std::move(hit.message)});
       }
       start = end + 1;

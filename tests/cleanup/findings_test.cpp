@@ -102,10 +102,26 @@ TEST_CASE("generic secrets: placeholders, lookups and word-like values are not s
            "api_key = \"YOUR_API_KEY_1234567890abcDEF\"",
            "password: \"example-Zq3xV8nR2tY6wP1sK\"",
            "The token is Zq3xV8nR2tY6wP1sK5mJ9hL4 in prose",
+           "    \"NextToken\": \"eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAyfQ==\"",
+           "--client-token 4752a8b1-9c3e-4f7d-b2a6-0e5d8c1f9a37",
+           "ClientToken: 4752a8b1-9c3e-4f7d-b2a6-0e5d8c1f9a37",
+           "\"ChangeToken\": \"abcd12f2-46da-4fdb-b8d5-fbd4c466928f\"",
        }) {
     INFO(line);
     CHECK_FALSE(detail::line_has_secret(line));
   }
+}
+
+TEST_CASE("AWS's documentation example keys are reported low, and still redacted",
+          "[cleanup][findings]") {
+  TempDir dir;
+  write_file(dir / "root/docs.md", "id: AKIAIOSFODNN7EXAMPLE\nreal: AKIAZ2K7Q4ZTXJ5W3NRM\n");
+  Report report = run_on(dir / "root", make_secrets_pass());
+  REQUIRE(report.findings.size() == 2);
+  CHECK(report.findings[0].severity == "low");
+  CHECK(report.findings[0].message.find("documentation example") != std::string::npos);
+  CHECK(report.findings[1].severity == "high");
+  CHECK(detail::mask_secrets("id: AKIAIOSFODNN7EXAMPLE") == "id: [redacted]");
 }
 
 // ---- gitleaks formats the older rules missed ----------------------------------------------
