@@ -52,14 +52,9 @@ bool has_extension(const std::string& rel, std::initializer_list<std::string_vie
 template <class F>
 void for_each_line(std::string_view text, F&& f) {
   std::int64_t line_no = 0;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t nl = text.find('\n', start);
-    std::size_t end = nl == std::string_view::npos ? text.size() : nl;
-    std::string_view line = text.substr(start, end - start);
+  for (std::string_view line : detail::split_lines(text)) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     f(++line_no, line);
-    start = end + 1;
   }
 }
 
@@ -181,14 +176,15 @@ void python_debug(detail::FindingCap& out, const std::string& path, std::string_
   }
 }
 
-// Where console.log is how the program talks: tests, scripts, command-line tools, examples,
-// build configuration.
+// Where console.log is how the program talks (tests, scripts, command-line tools, examples,
+// build configuration) or is not the project's own code (bundles, vendored files).
 bool console_is_output(const std::string& rel, std::string_view text) {
   if (text.substr(0, 2) == "#!") return true;
   static const std::set<std::string, std::less<>> kDirs = {
       "test", "tests", "__tests__", "__mocks__", "spec", "specs", "e2e", "cypress", "scripts",
       "script", "bin", "cli", "tools", "tool", "examples", "example", "demo", "demos", "docs",
-      "bench", "benchmark", "benchmarks", "fixtures", "stories", "playground"};
+      "bench", "benchmark", "benchmarks", "fixtures", "stories", "playground", "dist", "build",
+      "vendor"};
   std::string lowered = lower(rel);
   std::size_t start = 0;
   for (std::size_t slash = lowered.find('/'); slash != std::string::npos;
@@ -196,7 +192,8 @@ bool console_is_output(const std::string& rel, std::string_view text) {
     if (kDirs.count(std::string_view(lowered).substr(start, slash - start))) return true;
   }
   std::string name = lowered.substr(start);
-  for (std::string_view part : {".test.", ".spec.", ".config.", ".stories.", "cli.", "-cli", "_cli"}) {
+  for (std::string_view part : {".test.", ".spec.", ".config.", ".stories.", "cli.", "-cli", "_cli",
+                                 ".min.", ".bundle."}) {
     if (name.find(part) != std::string::npos) return true;
   }
   return name.rfind("test", 0) == 0 || name.rfind("gulpfile", 0) == 0 ||

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "code_scan.hpp"
+
 namespace fti::cleanup::detail {
 namespace {
 
@@ -212,13 +214,7 @@ LineCounts count_lines(std::string_view language, std::string_view text) {
   static const Syntax kPlain{};
   auto it = syntaxes().find(language);
   Counter counter(it == syntaxes().end() ? kPlain : it->second);
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t nl = text.find('\n', start);
-    std::size_t end = nl == std::string_view::npos ? text.size() : nl;
-    counter.line(text.substr(start, end - start));
-    start = end + 1;
-  }
+  for (std::string_view line : split_lines(text)) counter.line(line);
   return counter.counts();
 }
 

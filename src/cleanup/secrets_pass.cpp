@@ -428,7 +428,9 @@ class LineScanner {
         "continuation_token", "clienttoken", "client_token", "changetoken", "requesttoken",
         "request_token", "idempotencytoken", "idempotency_token", "purchasetoken", "synctoken",
         "resumetoken", "paginationtoken", "starttoken", "cancellationtoken", "csrf_token",
-        "csrftoken"};
+        "csrftoken", "input_token", "inputtoken", "output_token", "outputtoken", "locktoken",
+        "lock_token", "update_token", "updatetoken", "tasktoken", "task_token", "actiontoken",
+        "verificationtoken", "verification_token"};
     for (std::string_view harmless : kHarmlessTokens) {
       if (find_ci(key, harmless, 0) != std::string_view::npos) return false;
     }
@@ -467,8 +469,12 @@ class LineScanner {
     for (char c : value) {
       if (!is_secret_char(c)) return false;
     }
-    if (placeholder(value) || names_a_placeholder(value)) return false;
-    if (!quoted && !bare_value_is_literal(value)) return false;
+    if (placeholder(value) || names_a_placeholder(value) || dotted_name(value)) return false;
+    // Letters alone are a word or a CamelCase name (ExclusiveStartTableName); random
+    // material of this length almost always holds a digit or a symbol.
+    bool letters_only = std::all_of(value.begin(), value.end(), is_letter);
+    if (letters_only) return false;
+    if (!quoted && !has_digit(value)) return false;  // bare: an expression, unless it has digits
     return shannon_entropy(value) >= 3.5 && mixes_classes(value);
   }
 
@@ -481,28 +487,30 @@ class LineScanner {
   static bool names_a_placeholder(std::string_view value) {
     for (std::string_view word : {"example", "sample", "dummy", "placeholder", "changeme",
                                   "change_me", "change-me", "your", "redacted", "xxxx", "****",
-                                  "replace", "insert", "${", "{{", "abcd", "1234"}) {
+                                  "replace", "insert", "${", "{{", "abcd", "1234", "a1b2"}) {
       if (find_ci(value, word, 0) != std::string_view::npos) return true;
     }
     return false;
   }
 
-  // A bare value in code is usually an expression (settings.SECRET_KEY, process.env.TOKEN);
-  // in a .env or properties file it is the secret. Secrets carry digits, names rarely do.
-  static bool bare_value_is_literal(std::string_view value) {
-    bool digit = std::any_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digit) return false;
-    // a.b.c where every part is an identifier: a reference, not a literal.
-    bool dotted_name = value.find('.') != std::string_view::npos;
+  static bool has_digit(std::string_view value) {
+    return std::any_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+
+  // a.b.c where every part is an identifier: a reference (settings.SECRET_KEY,
+  // process.env.TOKEN, DistributionList.NextMarker), not a literal.
+  static bool dotted_name(std::string_view value) {
+    if (value.find('.') == std::string_view::npos) return false;
     std::size_t start = 0;
-    while (dotted_name && start <= value.size()) {
+    while (start <= value.size()) {
       std::size_t dot = std::min(value.find('.', start), value.size());
       std::string_view part = value.substr(start, dot - start);
-      dotted_name = !part.empty() && is_letter(part[0]) &&
-                    std::all_of(part.begin(), part.end(), is_word_char);
+      if (part.empty() || !is_letter(part[0]) || !std::all_of(part.begin(), part.end(), is_word_char)) {
+        return false;
+      }
       start = dot + 1;
     }
-    return !dotted_name;
+    return true;
   }
 
   // Bits per character.

@@ -106,6 +106,9 @@ TEST_CASE("generic secrets: placeholders, lookups and word-like values are not s
            "--client-token 4752a8b1-9c3e-4f7d-b2a6-0e5d8c1f9a37",
            "ClientToken: 4752a8b1-9c3e-4f7d-b2a6-0e5d8c1f9a37",
            "\"ChangeToken\": \"abcd12f2-46da-4fdb-b8d5-fbd4c466928f\"",
+           "\"secret\": \"ExclusiveStartTableName\"",
+           "password = \"Config.Database.PasswordV2\"",
+           "{\"output_token\": \"DistributionList.NextMarker\"}",
        }) {
     INFO(line);
     CHECK_FALSE(detail::line_has_secret(line));
@@ -434,6 +437,7 @@ TEST_CASE("debug statements in JavaScript: debugger and stray console.log", "[cl
   write_file(root / "src/app.test.js", source);
   write_file(root / "scripts/build.js", "console.log('building');\n");
   write_file(root / "bin/tool.js", "#!/usr/bin/env node\nconsole.log('usage');\n");
+  write_file(root / "dist/app.min.js", "console.log(1);\n");
   Report report = run_checks(root);
   INFO(all_rules(report));
   auto debugger = with_rule(report, "js-debugger");
