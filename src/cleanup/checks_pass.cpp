@@ -60,8 +60,9 @@ void for_each_line(std::string_view text, F&& f) {
 
 // ---- merge-conflict markers -------------------------------------------------------------
 
+// Seven of `c` alone or followed by a space ("<<<<<<< HEAD").
 bool marker_line(std::string_view line, char c) {
-  if (line.size() < 7 || line.substr(0, 7) != std::string(7, c)) return false;
+  if (line.size() < 7 || line.find_first_not_of(c) < 7) return false;
   return line.size() == 7 || line[7] == ' ';
 }
 

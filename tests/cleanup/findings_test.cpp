@@ -181,6 +181,7 @@ TEST_CASE("merge-conflict: one finding per conflict, underlines are not markers"
   write_file(root / "README.rst",
              "Title\n=======\n\nSection\n=======\ntext\n>>>>>>> quoted in a mail\n");
   write_file(root / "notes.md", "<<<<<<< only a start marker\ntext\n=======\n");
+  write_file(root / "arrows.txt", "<<<<<<< left\n>>>>>>> right: no ======= line between\n");
   Report report = run_checks(root);
   auto found = with_rule(report, "merge-conflict");
   REQUIRE(found.size() == 2);
@@ -200,6 +201,8 @@ TEST_CASE("case-conflict: paths equal but for case, folders included", "[cleanup
   write_file(root / "readme.md", "b\n");
   write_file(root / "Docs/a.md", "c\n");
   write_file(root / "docs/b.md", "d\n");
+  write_file(root / "Docs/same.md", "e\n");  // conflicts too, but inside folders already named
+  write_file(root / "docs/same.md", "f\n");
   write_file(root / "src/Main.java", "class Main {}\n");
   write_file(root / "test/Main.java", "class Main {}\n");  // same name, other folder: fine
   Report report = run_checks(root);
