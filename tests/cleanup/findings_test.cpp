@@ -10,6 +10,7 @@
 #include "../../src/cleanup/syntax_check.hpp"
 #include "cleanup_test_util.hpp"
 #include "fti/cleanup/pass.hpp"
+#include "fti/cleanup/pipeline.hpp"
 
 namespace fti::cleanup {
 namespace {
@@ -352,6 +353,33 @@ TEST_CASE("shebang without the run bit and the run bit without a shebang", "[cle
   auto no_shebang = with_rule(report, "executable-without-shebang");
   REQUIRE(no_shebang.size() == 1);
   CHECK(no_shebang[0].path == "lib.py");
+}
+
+TEST_CASE("run bits come through zip and tar extraction to the mode findings", "[cleanup][findings]") {
+  using testing::Spec;
+  for (testing::Format format : {testing::Format::zip, testing::Format::tar_gz}) {
+    TempDir dir;
+    testing::build_archive(dir / "in.archive", format,
+                           {{"bin/run.sh", Spec::file, "#!/bin/sh\necho run\n", "", 0755},
+                            {"tools/gen.py", Spec::file, "#!/usr/bin/env python3\nprint(1)\n", "", 0644},
+                            {"lib/helper.sh", Spec::file, "echo helper\n", "", 0755},
+                            {"README.txt", Spec::file, "read me\n", "", 0644}});
+    fs::rename(dir / "in.archive", dir / (format == testing::Format::zip ? "in.zip" : "in.tar.gz"));
+    PipelineOptions options;
+    options.work_dir = dir.path();
+    options.formatters = false;
+    auto out = run_pipeline(dir / (format == testing::Format::zip ? "in.zip" : "in.tar.gz"),
+                            dir / "out.zip", options);
+    REQUIRE(out.ok());
+    const Report& report = out->report;
+    INFO(all_rules(report));
+    auto no_bit = with_rule(report, "shebang-not-executable");
+    REQUIRE(no_bit.size() == 1);
+    CHECK(no_bit[0].path == "tools/gen.py");
+    auto no_shebang = with_rule(report, "executable-without-shebang");
+    REQUIRE(no_shebang.size() == 1);
+    CHECK(no_shebang[0].path == "lib/helper.sh");
+  }
 }
 
 TEST_CASE("a tree where every file is executable gets a note, not a finding per file",
