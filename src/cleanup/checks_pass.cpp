@@ -3,8 +3,6 @@
 // YAML), a shebang without the run bit and the reverse, debug statements left in Python and
 // JavaScript. Over the tree: paths that differ only by case, symlinks to nothing, and files
 // with the same content. docs/findings.md lists every rule.
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -27,7 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::int64_t kMaxCheckBytes = 16LL << 20;  // larger files: large-file finding only
+constexpr std::int64_t kMaxCheckBytes = 16LL << 20;  // not read past this (over 10 MiB is a large-file finding)
 constexpr std::chrono::seconds kYamlTimeout{120};
 constexpr std::size_t kMaxNamedDuplicates = 10;
 
