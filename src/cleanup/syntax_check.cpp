@@ -359,11 +359,18 @@ class XmlChecker {
 };
 
 // Reads JSON-encoded paths, one a line, and prints one JSON object a line for each file
-// PyYAML rejects, then {"done": true}. compose_all builds nodes without constructing Python
-// objects: no code runs, unknown tags are fine, and aliases are not expanded.
+// PyYAML rejects (the first 1000: the output stays bounded), then {"done": true}. compose_all
+// builds nodes without constructing Python objects: no code runs, unknown tags are fine, and
+// aliases are not expanded.
 constexpr const char* kYamlScript = R"PY(
 import json, sys, yaml
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+errors = 0
+def report(entry):
+    global errors
+    errors += 1
+    if errors <= 1000:
+        print(json.dumps(entry))
 for raw in sys.stdin:
     path = json.loads(raw)
     try:
@@ -372,12 +379,12 @@ for raw in sys.stdin:
                 pass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        print(json.dumps({"path": path, "line": mark.line + 1 if mark else 0,
-                          "error": str(e.problem or e.context or "invalid YAML")[:200]}))
+        report({"path": path, "line": mark.line + 1 if mark else 0,
+                "error": str(e.problem or e.context or "invalid YAML")[:200]})
     except (yaml.YAMLError, ValueError) as e:
-        print(json.dumps({"path": path, "line": 0, "error": str(e)[:200]}))
-    except OSError:
-        pass
+        report({"path": path, "line": 0, "error": str(e)[:200]})
+    except (OSError, RecursionError, MemoryError):
+        pass  # unreadable, or nested too deep to check: no verdict
 print(json.dumps({"done": True}))
 )PY";
 
