@@ -298,6 +298,24 @@ TEST_CASE("the XML checker accepts well-formed documents and names the first err
   }
 }
 
+// A file cut short (an upload truncated, a half-saved edit) is never well-formed; every cut
+// must be caught, and none may crash the checkers.
+TEST_CASE("every truncation of a JSON or XML document is reported", "[cleanup][findings]") {
+  const std::string json = "{\"a\": [1, -2.5e3, \"x\\\"y\", true, null], \"b\": {}}";
+  const std::string xml =
+      "<?xml version=\"1.0\"?><r a='1'><b>t &amp; u</b><![CDATA[x]]><!-- c --><e/></r>";
+  REQUIRE_FALSE(detail::check_json(json).has_value());
+  REQUIRE_FALSE(detail::check_xml(xml).has_value());
+  for (std::size_t n = 0; n < json.size(); ++n) {
+    INFO(json.substr(0, n));
+    CHECK(detail::check_json(json.substr(0, n)).has_value());
+  }
+  for (std::size_t n = 0; n < xml.size(); ++n) {
+    INFO(xml.substr(0, n));
+    CHECK(detail::check_xml(xml.substr(0, n)).has_value());
+  }
+}
+
 TEST_CASE("invalid YAML is found by PyYAML in one child process", "[cleanup][findings]") {
   if (detail::python_with_yaml().empty()) {
     WARN("no python3 with PyYAML on PATH: only the note is checked");
