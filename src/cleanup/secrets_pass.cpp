@@ -371,10 +371,13 @@ class LineScanner {
   // gitleaks' generic-api-key): `password`, `secret`, `token`, `api_key`, `auth`... followed
   // by = : := or =>, then a quoted or bare value of 16 to 256 characters with high entropy.
   void generic_assignments() {
+    // Every line of every file comes through here: lower-case it once and let find() search.
+    std::string lowered(line_);
+    for (char& c : lowered) c = lower_char(c);
+    std::string_view low(lowered);
     for (std::string_view word : kSecretWords) {
-      for (std::size_t pos = find_ci(line_, word, 0); pos != std::string_view::npos;
-           pos = find_ci(line_, word, pos + 1)) {
-        if (word == "auth" && find_ci(line_.substr(pos, 6), "author", 0) == 0) continue;
+      for (std::size_t pos = low.find(word); pos != std::string_view::npos; pos = low.find(word, pos + 1)) {
+        if (word == "auth" && low.substr(pos, 6) == "author") continue;
         generic_assignment_at(pos);
       }
     }
