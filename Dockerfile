@@ -31,6 +31,7 @@
 #   dep: ca-certificates      -> ca-certificates (HTTPS to S3 and the cloud models)
 #   dep: python3              -> python3        (checks Python answers of the LLM passes)
 #   dep: nodejs               -> nodejs         (checks JavaScript answers: node --check)
+#   dep: python3-yaml         -> python3-yaml   (the checks pass parses YAML with PyYAML)
 #   base: libc6 libgcc-s1 libstdc++6
 # Runtime packages that have no build counterpart:
 #   runtime-extra: curl       (the HEALTHCHECK)
@@ -43,7 +44,7 @@ RUN apt-get update \
       libboost-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev libsimdjson-dev \
       libfmt-dev libspdlog-dev libssl-dev libarchive-dev libtomlplusplus-dev libcli11-dev \
       ca-certificates \
-      python3 nodejs \
+      python3 nodejs python3-yaml \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -60,7 +61,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libsqlite3-0 libpq5 libcurl4 libsimdjson14 libfmt9 libspdlog1.10 libssl3 libarchive13 \
       libtomlplusplus3 ca-certificates \
-      gcc g++ python3 nodejs \
+      gcc g++ python3 nodejs python3-yaml \
       curl \
  && rm -rf /var/lib/apt/lists/*
 # A fixed uid/gid, so volumes and Kubernetes' runAsUser/fsGroup can name it.

@@ -6,7 +6,9 @@
 
 #include "fti/cleanup/normalize.hpp"
 #include "fti/cleanup/pass.hpp"
+#include "finding_cap.hpp"
 #include "languages.hpp"
+#include "line_counts.hpp"
 #include "secret_scan.hpp"
 #include "tree_files.hpp"
 
@@ -93,10 +95,12 @@ class InventoryPass final : public Pass {
 
   Status run(PassContext& ctx) override {
     FTI_ASSIGN_OR_RETURN(std::vector<detail::TreeFile> files, detail::pass_files(ctx));
+    detail::FindingCap large_files(ctx.report);
     for (const auto& f : files) {
       if (f.symlink) continue;
-      FTI_TRY(inventory_one(ctx.report, f));
+      FTI_TRY(inventory_one(ctx.report, large_files, f));
     }
+    large_files.finish();
     if (todos_dropped_ > 0) {
       ctx.report.notes.push_back("inventory: " + std::to_string(todos_dropped_) +
                                  " more TODO/FIXME lines not listed");
@@ -105,10 +109,10 @@ class InventoryPass final : public Pass {
   }
 
  private:
-  Status inventory_one(Report& report, const detail::TreeFile& f) {
+  Status inventory_one(Report& report, detail::FindingCap& large_files, const detail::TreeFile& f) {
     std::string language = detail::language_of(f.rel);
     if (f.size > kLargeFile) {
-      report.findings.push_back(Finding{
+      large_files.add(Finding{
           f.rel, 0, "large_file", "large-file", "medium",
           std::to_string(f.size >> 20) + " MiB: keep large files out of the source tree (Git LFS)"});
       if (!language.empty()) ++report.languages[language].files;
@@ -121,6 +125,10 @@ class InventoryPass final : public Pass {
       LanguageStats& stats = report.languages[language];
       ++stats.files;
       stats.lines += lines;
+      detail::LineCounts counts = detail::count_lines(language, text);
+      stats.code += counts.code;
+      stats.comment += counts.comment;
+      stats.blank += counts.blank;
     }
     return ok_status();
   }

@@ -5,7 +5,8 @@ namespace fti::cleanup {
 
 // Junk first so later passes do not waste time on node_modules. The LLM passes come after the
 // deterministic cleanup (they see normalised text, and secrets are already reported) and
-// before the inventory, so its counts and TODO line numbers describe the tree that is shipped.
+// before the checks and the inventory, so their line numbers and counts describe the tree
+// that is shipped.
 std::vector<std::unique_ptr<Pass>> default_passes(const LlmPassOptions& llm) {
   std::vector<std::unique_ptr<Pass>> passes;
   passes.push_back(make_junk_pass());
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<Pass>> default_passes(const LlmPassOptions& llm) {
   passes.push_back(make_secrets_pass());
   passes.push_back(make_llm_rewrite_pass(llm));
   passes.push_back(make_llm_readme_pass(llm));
+  passes.push_back(make_checks_pass());
   passes.push_back(make_inventory_pass());
   return passes;
 }

@@ -15,6 +15,7 @@ void write_languages(json::Writer& w, const std::map<std::string, LanguageStats>
   for (const auto& [name, stats] : languages) {
     w.key(name).begin_object();
     w.field("files", stats.files).field("lines", stats.lines);
+    w.field("code", stats.code).field("comment", stats.comment).field("blank", stats.blank);
     w.end_object();
   }
   w.end_object();
@@ -310,9 +311,11 @@ std::string Report::to_markdown() const {
   md += "| in | " + std::to_string(files_in) + " | " + human_bytes(bytes_in) + " |\n";
   md += "| out | " + std::to_string(files_out) + " | " + human_bytes(bytes_out) + " |\n\n";
   if (!languages.empty()) {
-    md += "## Languages\n\n| language | files | lines |\n|---|---:|---:|\n";
+    md += "## Languages\n\n| language | files | lines | code | comment | blank |\n"
+          "|---|---:|---:|---:|---:|---:|\n";
     for (const auto& [name, s] : languages) {
-      md += "| " + cell(name) + " | " + std::to_string(s.files) + " | " + std::to_string(s.lines) + " |\n";
+      md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(name), s.files, s.lines, s.code,
+                        s.comment, s.blank);
     }
     md += "\n";
   }

@@ -174,6 +174,9 @@ TEST_CASE("a normal archive extracts with in-tree links kept", "[cleanup][archiv
     CHECK(std::filesystem::read_symlink(box.dest / "bin/up") == "../src/main.c");
     auto perms = std::filesystem::status(box.dest / "bin/run.sh").permissions();
     CHECK((perms & std::filesystem::perms::owner_exec) != std::filesystem::perms::none);
+    // ...and a plain file stays plain: the checks pass reads the run bit as the archive had it.
+    auto plain = std::filesystem::status(box.dest / "src/main.c").permissions();
+    CHECK((plain & std::filesystem::perms::all & ~std::filesystem::perms(0666)) == std::filesystem::perms::none);
     CHECK(testing::read_file(box.dest / "docs/readme.txt") == "hi\n");
     CHECK(r->format.rfind(format == Format::zip ? "zip" : "tar", 0) == 0);
   }

@@ -116,8 +116,8 @@ TEST_CASE("normalize pass rewrites text files and records line counts", "[cleanu
 TEST_CASE("secrets pass finds credentials, masked, on the right line", "[cleanup][passes]") {
   TempDir dir;
   auto root = dir / "root";
-  const std::string aws_id = "AKIAIOSFODNN7EXAMPLE";
-  const std::string aws_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  const std::string aws_id = "AKIAZ2K7Q4ZTXJ5W3NRM";  // not AWS's EXAMPLE keys: those are reported low
+  const std::string aws_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq9Xk2Lm3N";
   const std::string gh = "ghp_" + std::string("abcdefghijklmnopqrstuvwxyz0123456789");
   const std::string slack = "xoxb-1234567890-abcdefghij";
   write_file(root / "config.py",
@@ -268,7 +268,7 @@ TEST_CASE("default passes run in order", "[cleanup][passes]") {
   std::vector<std::string> names;
   for (const auto& p : passes) names.push_back(p->name());
   CHECK(names == std::vector<std::string>{"junk", "normalize", "secrets", "llm-rewrite", "llm-readme",
-                                          "inventory"});
+                                          "checks", "inventory"});
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ std::unique_ptr<Pass> make_junk_pass();
 std::unique_ptr<Pass> make_normalize_pass();
 std::unique_ptr<Pass> make_secrets_pass();
 std::unique_ptr<Pass> make_inventory_pass();  // languages, large files, TODO counts
+std::unique_ptr<Pass> make_checks_pass();     // conflicts, data syntax, modes, debug, duplicates
 
 struct LlmPassOptions;  // llm_pass.hpp
 

@@ -33,7 +33,10 @@ struct Finding {
 
 struct LanguageStats {
   std::int64_t files = 0;
-  std::int64_t lines = 0;
+  std::int64_t lines = 0;    // all lines: code + comment + blank
+  std::int64_t code = 0;     // lines with code (a line with code and a comment is code)
+  std::int64_t comment = 0;  // lines with only comments
+  std::int64_t blank = 0;    // lines with only white space
 };
 
 // What one provider's answers cost.
