@@ -347,6 +347,7 @@ struct App::Impl {
     options.llm = llm_router.get();
     options.llm_confidence_threshold = config->llm.confidence_threshold;
     options.llm_max_files = config->llm.max_files_per_job;
+    options.format = config->format;
     cleanup_handler = cleanup::make_cleanup_handler(*blobs, options);
     handler = replica_blobs.empty()
                   ? nullptr

@@ -250,6 +250,9 @@ std::string Report::to_json() const {
   write_changed(w, changed);
   write_findings(w, findings);
   write_llm(w, llm);
+  w.key("tools").begin_object();
+  for (const auto& [name, version] : tools) w.field(name, version);
+  w.end_object();
   w.key("notes").begin_array();
   for (const auto& n : notes) w.value(n);
   w.end_array();
@@ -299,6 +302,11 @@ std::string Report::to_markdown() const {
     md += "\n";
   }
   if (llm.used()) md += llm_markdown(llm);
+  if (!tools.empty()) {
+    std::string list;
+    for (const auto& [name, version] : tools) list += (list.empty() ? "" : ", ") + cell(name) + " " + cell(version);
+    md += "Formatters: " + list + ".\n\n";
+  }
   if (!notes.empty()) {
     md += "## Notes\n\n";
     for (const auto& n : notes) md += "- " + cell(n) + "\n";

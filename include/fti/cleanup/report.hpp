@@ -84,6 +84,7 @@ struct Report {
   std::vector<std::string> notes;  // things the user should know (skipped files and why)
   std::map<std::string, std::int64_t> timings_ms;  // by stage
   LlmUsage llm;
+  std::map<std::string, std::string> tools;  // formatters that ran: name -> version
 
   // Records that `pass` changed `path`; merges with earlier passes on the same file.
   void record_change(const std::string& path, const std::string& pass, std::int64_t added,
