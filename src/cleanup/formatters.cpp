@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 struct ExtensionRule {
   std::string_view tool;
-  std::array<std::string_view, 16> extensions;
+  std::array<std::string_view, 20> extensions;
 };
 
 // Lower-case extensions without the dot. JSON and YAML go to prettier, not clang-format.
@@ -29,7 +29,7 @@ constexpr std::array<ExtensionRule, 6> kRules{{
     {"rustfmt", {"rs"}},
     {"shfmt", {"sh", "bash"}},
     {"prettier", {"js", "jsx", "mjs", "cjs", "ts", "tsx", "mts", "cts", "css", "scss", "less", "html", "htm", "json",
-                  "yaml", "yml"}},
+                  "yaml", "yml", "md", "markdown"}},
 }};
 
 std::string lower(std::string_view s) {
