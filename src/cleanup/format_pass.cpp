@@ -4,10 +4,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "fti/cleanup/formatters.hpp"
 #include "fti/core/process.hpp"
@@ -157,13 +160,25 @@ class FormatPass final : public Pass {
       std::string tool = tool_for(f);
       if (!tool.empty()) by_tool[tool].push_back(&f);
     }
-    Status status = ok_status();
+    // Two tools at a time: most are single-threaded (prettier, clang-format), and a job
+    // shares the machine with others. Each file belongs to one tool, so the threads never
+    // touch the same file; shared state (the report, the tallies) is under mutex_.
+    std::vector<std::string> tools;
     for (const auto& tool : formatter_names()) {
-      auto it = by_tool.find(tool);
-      if (it == by_tool.end()) continue;
-      status = format_with(ctx, tool, it->second);
-      if (!status.ok()) break;
+      if (by_tool.count(tool)) tools.push_back(tool);
     }
+    std::atomic<std::size_t> next{0};
+    Status status = ok_status();
+    auto worker = [&] {
+      for (std::size_t k; (k = next.fetch_add(1)) < tools.size();) {
+        Status st = format_with(ctx, tools[k], by_tool.at(tools[k]));
+        std::lock_guard lock(mutex_);
+        if (!st.ok() && status.ok()) status = st;
+      }
+    };
+    std::thread helper(worker);
+    worker();
+    helper.join();
     write_notes(ctx.report);
     remove_scratch();
     return status;
@@ -225,11 +240,15 @@ class FormatPass final : public Pass {
         paths.push_back(f->rel);
         if (std::string language = detail::language_of(f->rel); !language.empty()) languages.insert(language);
       }
+      std::lock_guard lock(mutex_);
       missing_.push_back(fmt::format("format: {} file(s) ({}) left unformatted because {} is {}: {}", files.size(),
                                      fmt::join(languages, ", "), tool_name, tool.error().message, examples(paths)));
       return ok_status();
     }
-    ctx.report.tools[tool->name] = tool->version;
+    {
+      std::lock_guard lock(mutex_);
+      ctx.report.tools[tool->name] = tool->version;
+    }
     std::map<Invocation, std::vector<const detail::TreeFile*>> groups;
     for (const auto* f : files) groups[invocation_for(tool_name, *f)].push_back(f);
     for (const auto& [invocation, members] : groups) {
@@ -337,7 +356,8 @@ class FormatPass final : public Pass {
   Status run_batch(PassContext& ctx, const FormatterTool& tool, const Invocation& inv,
                    const std::vector<const detail::TreeFile*>& batch) {
     if (batch.empty()) return ok_status();
-    if (timeouts_[tool.name] >= kMaxTimeoutsPerTool) {
+    if (given_up(tool.name)) {
+      std::lock_guard lock(mutex_);
       for (const auto* f : batch) gave_up_[tool.name].push_back(f->rel);
       return ok_status();
     }
@@ -355,6 +375,7 @@ class FormatPass final : public Pass {
     if (failure.empty()) return record_changes(ctx, originals);
     FTI_TRY(restore(originals));
     if (batch.size() == 1) {
+      std::lock_guard lock(mutex_);
       failed_[tool.name].push_back(batch[0]->rel);
       ctx.report.findings.push_back(Finding{batch[0]->rel, 0, "format", tool.name, "low",
                                             tool.name + " could not format this file, which is left as it was: " +
@@ -364,6 +385,11 @@ class FormatPass final : public Pass {
     std::size_t half = batch.size() / 2;
     FTI_TRY(run_batch(ctx, tool, inv, {batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(half)}));
     return run_batch(ctx, tool, inv, {batch.begin() + static_cast<std::ptrdiff_t>(half), batch.end()});
+  }
+
+  bool given_up(const std::string& tool) {
+    std::lock_guard lock(mutex_);
+    return timeouts_[tool] >= kMaxTimeoutsPerTool;
   }
 
   ProcessSpec spec_for(const FormatterTool& tool, const Invocation& inv) const {
@@ -383,6 +409,7 @@ class FormatPass final : public Pass {
   Result<std::string> judge(const FormatterTool& tool, const ProcessResult& r) {
     if (r.stopped) return Error(errc::cancelled, "the job was cancelled while " + tool.name + " ran");
     if (r.timed_out) {
+      std::lock_guard lock(mutex_);
       ++timeouts_[tool.name];
       return fmt::format("{} did not finish within format.timeout_seconds ({} s)", tool.name,
                          options_.timeout.count() / 1000);
@@ -426,6 +453,7 @@ class FormatPass final : public Pass {
       FTI_ASSIGN_OR_RETURN(std::string after, detail::read_file(o.file->full));
       if (after == o.bytes) continue;
       detail::LineChanges d = detail::count_line_changes(o.bytes, after);
+      std::lock_guard lock(mutex_);
       ctx.report.record_change(o.file->rel, name(), d.added, d.removed);
     }
     return ok_status();
@@ -460,6 +488,7 @@ class FormatPass final : public Pass {
   std::vector<std::string> missing_;
   std::set<std::string> refused_configs_;
   std::map<std::string, int> timeouts_;
+  std::mutex mutex_;  // guards the report and the tallies above while tools run in parallel
 };
 
 }  // namespace

@@ -72,3 +72,27 @@ TEST_CASE("an unknown style profile is refused at upload", "[e2e][format]") {
   CHECK(taken.status == 201);
   CHECK(json_string(server.wait_for_job(json_string(taken.body, "id")), "status") == "succeeded");
 }
+
+TEST_CASE("clean: --no-format leaves sources as normalised, an unknown --profile is bad usage", "[e2e][format]") {
+  auto dir = make_temp_dir("clean-format");
+  write_file(dir / "in/app.py", "x=( 1 )\n");
+  auto clean = [&](std::vector<std::string> extra) {
+    fti::ProcessSpec spec;
+    spec.argv = {FTI_BINARY, "clean", (dir / "in").string(), "-o", (dir / "out.zip").string(), "--progress", "none"};
+    spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
+    spec.timeout = std::chrono::seconds(120);
+    auto r = fti::run_process(spec);
+    REQUIRE(r.ok());
+    return *r;
+  };
+  auto formatted = clean({"--profile", "compact"});
+  CHECK(formatted.exit_code == 0);
+  CHECK(unzip_member(dir / "out.zip", "app.py") == "x = 1\n");
+  auto plain = clean({"--no-format"});
+  CHECK(plain.exit_code == 0);
+  CHECK(unzip_member(dir / "out.zip", "app.py") == "x=( 1 )\n");
+  auto unknown = clean({"--profile", "fancy"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.stderr_data.find("unknown style profile \"fancy\"; use one of: default, google, compact") !=
+        std::string::npos);
+}
