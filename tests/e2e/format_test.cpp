@@ -7,18 +7,6 @@
 
 using namespace fti::e2e;
 
-namespace {
-
-std::string unzip_member(const fs::path& zip, const std::string& member) {
-  auto out = zip.parent_path() / "unzipped";
-  fs::remove_all(out);
-  fs::create_directories(out);
-  REQUIRE(sh("cd '" + out.string() + "' && unzip -qo '" + zip.string() + "'") == 0);
-  return read_file(out / member);
-}
-
-}  // namespace
-
 TEST_CASE("a server job formats Python, C, Go and JavaScript and lists the tools", "[e2e][format]") {
   auto dir = make_temp_dir("format");
   auto tree = dir / "messy";
