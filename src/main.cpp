@@ -158,6 +158,8 @@ int run_clean(CleanArgs args) {
   options.profile = args.profile;
   options.formatters = !args.no_format;
   if (auto profile = fti::cleanup::find_style_profile(args.profile); !profile) {
+    // A server's child says why in its own words too (jobs queued before a profile was removed).
+    if (args.progress == "lines") std::printf("error %s %s\n", profile.error().code.c_str(), profile.error().message.c_str());
     return usage_error(profile.error().message);
   }
   options.format.timeout = std::chrono::seconds(args.format_timeout.value_or((*config)->format.timeout_seconds));
