@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fti/api/api.hpp"
+#include "fti/cleanup/formatters.hpp"
 #include "fti/cleanup/job_handler.hpp"
 #include "fti/core/clock.hpp"
 #include "fti/core/ids.hpp"
@@ -593,6 +594,7 @@ Status App::start() {
   impl_->build_surge();
   impl_->build_dependency_checks();
   impl_->build_workers();
+  log::get("app")->info("formatters: {}", cleanup::describe_formatters(impl_->config->format.tools_dir));
   FTI_TRY(impl_->connect_instances());
   FTI_TRY(impl_->build_server());
   log::get("app")->info("listening on http://{}:{} (data in {}, database {}, storage {})",

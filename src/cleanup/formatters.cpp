@@ -165,18 +165,36 @@ Result<FormatterTool> FormatterRegistry::find(const std::string& name) {
   return it->second;
 }
 
-Result<FormatterTool> FormatterRegistry::discover(const std::string& name) const {
+namespace {
+
+// The commands that might run `name`, best first: prettier's pinned copy under tools_dir
+// (scripts/install-tools), then every executable of that name on PATH.
+std::vector<std::vector<std::string>> candidates_for(const std::string& name, const fs::path& tools_dir) {
   std::vector<std::vector<std::string>> candidates;
   if (name == "prettier") {
-    // The project's pinned copy (scripts/install-tools) first, then one on PATH.
-    fs::path script = tools_dir_ / "node_modules" / "prettier" / "bin" / "prettier.cjs";
+    fs::path script = tools_dir / "node_modules" / "prettier" / "bin" / "prettier.cjs";
     std::vector<std::string> node = on_path("node");
     std::error_code ec;
-    if (!tools_dir_.empty() && fs::is_regular_file(script, ec) && !node.empty()) {
+    if (!tools_dir.empty() && fs::is_regular_file(script, ec) && !node.empty()) {
       candidates.push_back({node[0], script.string()});
     }
   }
   for (const auto& program : on_path(name)) candidates.push_back({program});
+  return candidates;
+}
+
+}  // namespace
+
+std::string describe_formatters(const fs::path& tools_dir) {
+  fs::path dir = tools_dir.empty() ? default_tools_dir() : tools_dir;
+  std::vector<std::string> found, missing;
+  for (const auto& name : formatter_names()) (candidates_for(name, dir).empty() ? missing : found).push_back(name);
+  return fmt::format("{} found; missing: {}", found.empty() ? "none" : fmt::format("{}", fmt::join(found, ", ")),
+                     missing.empty() ? "none" : fmt::format("{}", fmt::join(missing, ", ")));
+}
+
+Result<FormatterTool> FormatterRegistry::discover(const std::string& name) const {
+  std::vector<std::vector<std::string>> candidates = candidates_for(name, tools_dir_);
   if (candidates.empty()) {
     return Error(errc::not_found, name == "prettier" ? "not installed (scripts/install-tools puts it in tools/; "
                                                        "format.tools_dir says where)"

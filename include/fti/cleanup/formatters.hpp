@@ -67,6 +67,10 @@ class FormatterRegistry {
   std::map<std::string, Result<FormatterTool>> found_;
 };
 
+// Which formatters this machine has, without running any (for the server's start-up log):
+// "clang-format, black, ... found; missing: prettier". Jobs still look each one up themselves.
+std::string describe_formatters(const std::filesystem::path& tools_dir);
+
 // Every formatter name the pass knows, in the order the pass runs them.
 const std::vector<std::string>& formatter_names();
 
