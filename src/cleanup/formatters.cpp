@@ -56,6 +56,13 @@ std::string shebang_interpreter(std::string_view head) {
   return std::string(program);
 }
 
+bool looks_like_objective_c(std::string_view head) {
+  for (std::string_view mark : {"#import", "#include", "@interface", "@implementation", "@protocol"}) {
+    if (head.find(mark) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 // "Debian clang-format version 14.0.6" -> "14.0.6", "black, 23.1.0 (compiled: no)" ->
 // "23.1.0", "go version go1.19.8 linux/amd64" -> "go1.19.8": the first word holding a digit
 // and a dot; else the whole first line.
@@ -137,6 +144,9 @@ std::string formatter_for(std::string_view rel_path, std::string_view head) {
   if (name.find(".min.") != std::string_view::npos || name == "package-lock.json") return "";
   for (const auto& rule : kRules) {
     if (ext.empty() || std::find(rule.extensions.begin(), rule.extensions.end(), ext) == rule.extensions.end()) continue;
+    // .m is also MATLAB, Octave and Mercury, where spaces inside brackets separate values:
+    // only a file that shows it is Objective-C goes to clang-format.
+    if (ext == "m" && !looks_like_objective_c(head)) return "";
     // A .sh file written for zsh or fish is not shfmt's to touch.
     if (rule.tool == "shfmt" && !interpreter.empty() && !shell && interpreter != "dash") return "";
     return std::string(rule.tool);

@@ -338,6 +338,8 @@ TEST_CASE("formatter_for maps names and shebangs", "[cleanup][format]") {
   CHECK(formatter_for("bin/run", "#!/usr/bin/env python3\n") == "");
   CHECK(formatter_for("z.sh", "#!/bin/zsh\n") == "");
   CHECK(formatter_for("Makefile", "") == "");
+  CHECK(formatter_for("View.m", "#import <UIKit/UIKit.h>\n@implementation View\n@end\n") == "clang-format");
+  CHECK(formatter_for("stats.m", "% MATLAB\nx = [1 -2 3];\n") == "");  // spaces separate values there
 }
 
 }  // namespace
