@@ -30,11 +30,18 @@
 #   dep: libcli11-dev         -> -              (header-only)
 #   dep: ca-certificates      -> ca-certificates (HTTPS to S3 and the cloud models)
 #   dep: python3              -> python3        (checks Python answers of the LLM passes)
-#   dep: nodejs               -> nodejs         (checks JavaScript answers: node --check)
+#   dep: nodejs               -> nodejs         (checks JavaScript answers: node --check; runs prettier)
 #   dep: python3-yaml         -> python3-yaml   (the checks pass parses YAML with PyYAML)
+#   dep: clang-format         -> clang-format   (the format pass: C, C++, Objective-C, Java, protobuf)
+#   dep: black                -> black          (the format pass: Python)
+#   dep: shfmt                -> shfmt          (the format pass: shell)
+#   dep: golang-go            -> golang-go      (the format pass: gofmt)
+#   dep: rustfmt              -> rustfmt        (the format pass: Rust)
 #   base: libc6 libgcc-s1 libstdc++6
 # Runtime packages that have no build counterpart:
 #   runtime-extra: curl       (the HEALTHCHECK)
+# prettier comes from npm (tools/package-lock.json): the build stage installs npm and runs
+# scripts/install-tools; the runtime stage gets only tools/node_modules (no npm).
 
 FROM debian:bookworm AS build
 ARG DEBIAN_FRONTEND=noninteractive
@@ -45,9 +52,12 @@ RUN apt-get update \
       libfmt-dev libspdlog-dev libssl-dev libarchive-dev libtomlplusplus-dev libcli11-dev \
       ca-certificates \
       python3 nodejs python3-yaml \
+      clang-format black shfmt golang-go rustfmt \
+      npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+RUN scripts/install-tools
 # The ccache folder is a BuildKit cache: rebuilds after a small change take seconds.
 RUN --mount=type=cache,target=/root/.cache/ccache \
     cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DFTI_BUILD_TESTS=OFF \
@@ -62,6 +72,7 @@ RUN apt-get update \
       libsqlite3-0 libpq5 libcurl4 libsimdjson14 libfmt9 libspdlog1.10 libssl3 libarchive13 \
       libtomlplusplus3 ca-certificates \
       gcc g++ python3 nodejs python3-yaml \
+      clang-format black shfmt golang-go rustfmt \
       curl \
  && rm -rf /var/lib/apt/lists/*
 # A fixed uid/gid, so volumes and Kubernetes' runAsUser/fsGroup can name it.
@@ -70,13 +81,16 @@ RUN groupadd --system --gid 10001 fti \
  && mkdir -p /data /etc/finishthisidea \
  && chown fti:fti /data
 COPY --from=build /src/build/release/finishthisidea /usr/local/bin/finishthisidea
+# prettier for the format pass; format.tools_dir (below) says where it is.
+COPY --from=build /src/tools/node_modules /usr/local/lib/finishthisidea/tools/node_modules
 # Every key with its default, for reference: copy what you change into a file of your own and
 # mount it (e.g. -v ./fti.toml:/etc/finishthisidea/config.toml, then serve --config it).
 COPY config/default.toml /etc/finishthisidea/default.toml
 # Data (SQLite file, blobs, job scratch) in the volume; keys required. Any other key can be
 # set the same way (FTI_DATABASE_URL=postgresql://..., FTI_STORAGE_URL=s3://..., ...).
 ENV FTI_SERVER_DATA_DIR=/data \
-    FTI_AUTH_MODE=api_key
+    FTI_AUTH_MODE=api_key \
+    FTI_FORMAT_TOOLS_DIR=/usr/local/lib/finishthisidea/tools
 USER fti:fti
 WORKDIR /data
 VOLUME ["/data"]

@@ -83,6 +83,8 @@ struct CleanArgs {
   std::optional<std::int64_t> llm_max_files;
   std::optional<std::int64_t> max_files, max_unpacked_bytes, max_file_bytes;
   std::optional<double> max_ratio;
+  std::optional<int> format_timeout;  // seconds; a server's child gets format.* as flags
+  std::optional<std::string> tools_dir;
 };
 
 // Progress for a person on a terminal (one redrawn bar), plain lines in a log, or the
@@ -159,6 +161,13 @@ int run_clean(CleanArgs args) {
   options.formatters = !args.no_format;
   options.diff_path = args.diff;
   options.max_diff_bytes = args.max_diff_bytes.value_or(limits.max_diff_bytes);
+  if (auto profile = fti::cleanup::find_style_profile(args.profile); !profile) {
+    // A server's child says why in its own words too (jobs queued before a profile was removed).
+    if (args.progress == "lines") std::printf("error %s %s\n", profile.error().code.c_str(), profile.error().message.c_str());
+    return usage_error(profile.error().message);
+  }
+  options.format.timeout = std::chrono::seconds(args.format_timeout.value_or((*config)->format.timeout_seconds));
+  options.format.tools_dir = args.tools_dir.value_or((*config)->format.tools_dir);
   options.work_dir = args.work_dir.empty() ? fs::temp_directory_path() : fs::path(args.work_dir);
   options.on_progress = progress_printer(args.progress);
   CleanLlm llm;
@@ -395,6 +404,8 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("--max-ratio", clean.max_ratio)->group("");
   clean_cmd->add_option("--max-file-bytes", clean.max_file_bytes)->group("");
   clean_cmd->add_option("--max-diff-bytes", clean.max_diff_bytes)->group("");
+  clean_cmd->add_option("--format-timeout", clean.format_timeout)->check(CLI::Range(1, 3600))->group("");
+  clean_cmd->add_option("--tools-dir", clean.tools_dir)->group("");
 
   BenchArgs bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure the job engine");

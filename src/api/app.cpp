@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fti/api/api.hpp"
+#include "fti/cleanup/formatters.hpp"
 #include "fti/cleanup/job_handler.hpp"
 #include "fti/core/clock.hpp"
 #include "fti/core/ids.hpp"
@@ -347,6 +348,7 @@ struct App::Impl {
     options.llm = llm_router.get();
     options.llm_confidence_threshold = config->llm.confidence_threshold;
     options.llm_max_files = config->llm.max_files_per_job;
+    options.format = config->format;
     cleanup_handler = cleanup::make_cleanup_handler(*blobs, options);
     handler = replica_blobs.empty()
                   ? nullptr
@@ -592,6 +594,7 @@ Status App::start() {
   impl_->build_surge();
   impl_->build_dependency_checks();
   impl_->build_workers();
+  log::get("app")->info("formatters: {}", cleanup::describe_formatters(impl_->config->format.tools_dir));
   FTI_TRY(impl_->connect_instances());
   FTI_TRY(impl_->build_server());
   log::get("app")->info("listening on http://{}:{} (data in {}, database {}, storage {})",

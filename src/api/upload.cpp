@@ -9,6 +9,7 @@
 
 #include "fti/api/multipart.hpp"
 #include "fti/cleanup/archive.hpp"
+#include "fti/cleanup/formatters.hpp"
 #include "fti/cleanup/job_handler.hpp"
 #include "fti/core/ids.hpp"
 #include "fti/jobs/event_bus.hpp"
@@ -54,6 +55,7 @@ Result<UploadParams> parse_params(const http::Request& req) {
     if (!is_plain_name(*profile)) {
       return Error(errc::bad_request, "profile must be 1 to 64 letters, digits, '-', '_' or '.'");
     }
+    FTI_TRY(cleanup::find_style_profile(*profile));  // the job would fail later; say so now
     p.profile = *profile;
   }
   if (auto filename = req.query_param("filename"); filename && !filename->empty()) p.filename = *filename;

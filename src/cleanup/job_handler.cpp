@@ -119,6 +119,8 @@ class CleanupHandler final : public jobs::JobHandler {
     spec.argv.push_back(fmt::format("--max-ratio={}", options_.limits.max_ratio));
     spec.argv.push_back(fmt::format("--max-file-bytes={}", options_.limits.max_file_bytes));
     spec.argv.push_back(fmt::format("--max-diff-bytes={}", options_.limits.max_diff_bytes));
+    spec.argv.push_back(fmt::format("--format-timeout={}", options_.format.timeout_seconds));
+    if (!options_.format.tools_dir.empty()) spec.argv.push_back("--tools-dir=" + options_.format.tools_dir);
     add_llm_flags(spec.argv);
     spec.inherit_environment = false;  // no credentials reach the process that parses uploads
     spec.working_dir = dir.string();

@@ -320,6 +320,7 @@ Status write_diff(Run& run, const PipelineOptions& options, const detail::Origin
 Result<PipelineOutput> run_pipeline(const fs::path& input, const fs::path& out_zip,
                                     const PipelineOptions& options) {
   Stopwatch total;
+  FTI_TRY(find_style_profile(options.profile));  // an unknown profile fails before any work
   Run run(options);
   PipelineOutput out;
   Report& report = out.report;
@@ -345,8 +346,11 @@ Result<PipelineOutput> run_pipeline(const fs::path& input, const fs::path& out_z
 
   PassContext ctx{tree, report, [](const std::string& rel) { return detail::in_git_dir(rel); }};
   PassPercent pass_percent;
-  std::vector<std::unique_ptr<Pass>> passes =
-      default_passes(llm_options_for(options, scratch->path(), pass_percent));
+  FormatPassOptions format = options.format;
+  format.profile = options.profile;
+  format.cancelled = options.cancelled;
+  std::vector<std::unique_ptr<Pass>> passes = default_passes(
+      llm_options_for(options, scratch->path(), pass_percent), options.formatters ? &format : nullptr);
   for (std::size_t k = 0; k < passes.size(); ++k) {
     int percent = 10 + static_cast<int>(80 * k / passes.size());
     pass_percent = {percent, 10 + static_cast<int>(80 * (k + 1) / passes.size())};

@@ -295,6 +295,9 @@ std::string Report::to_json() const {
   write_findings(w, findings);
   write_llm(w, llm);
   if (diff.made) write_diff(w, diff);
+  w.key("tools").begin_object();
+  for (const auto& [name, version] : tools) w.field(name, version);
+  w.end_object();
   w.key("notes").begin_array();
   for (const auto& n : notes) w.value(n);
   w.end_array();
@@ -347,6 +350,11 @@ std::string Report::to_markdown() const {
   }
   if (llm.used()) md += llm_markdown(llm);
   if (diff.made) md += diff_markdown(diff, by_pass);
+  if (!tools.empty()) {
+    std::string list;
+    for (const auto& [name, version] : tools) list += (list.empty() ? "" : ", ") + cell(name) + " " + cell(version);
+    md += "Formatters: " + list + ".\n\n";
+  }
   if (!notes.empty()) {
     md += "## Notes\n\n";
     for (const auto& n : notes) md += "- " + cell(n) + "\n";

@@ -238,6 +238,8 @@ const std::vector<KeySpec>& key_specs() {
     sla_real("sla.websocket.p50_ms", &SlaConfig::websocket_p50_ms, 3.6e6);
     sla_real("sla.websocket.p95_ms", &SlaConfig::websocket_p95_ms, 3.6e6);
     sla_real("sla.websocket.p99_ms", &SlaConfig::websocket_p99_ms, 3.6e6);
+    k.push_back(integer("format.timeout_seconds", &Config::format, &FormatConfig::timeout_seconds, 1, 3600));
+    k.push_back(str("format.tools_dir", &Config::format, &FormatConfig::tools_dir));
     k.push_back(str("log.level", &Config::log, &LogConfig::level, {"trace", "debug", "info", "warn", "error", "off"}));
     k.push_back(str("log.format", &Config::log, &LogConfig::format, {"text", "json"}));
     return k;

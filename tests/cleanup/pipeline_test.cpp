@@ -66,8 +66,9 @@ void check_output(const TempDir& dir, const fs::path& input_root, const Report& 
   fs::create_directory(dir / "out");
   REQUIRE(extract_archive(dir / "out.zip", dir / "out", {}).ok());
   auto out = dir / "out";
+  // black ran (a blank line after the imports, double quotes); the secret scan came after it.
   CHECK(testing::read_file(out / "src/app.py") ==
-        "import os\nKEY = 'AKIAIOSFODNN7EXAMPLE'\n# TODO: tidy\nX = 1  # TODO AKIAIOSFODNN7EXAMPLE\n");
+        "import os\n\nKEY = \"AKIAIOSFODNN7EXAMPLE\"\n# TODO: tidy\nX = 1  # TODO AKIAIOSFODNN7EXAMPLE\n");
   CHECK(testing::read_file(out / "src/util.js") == "export const s = `keep  \n`;\n");
   CHECK(testing::read_file(out / "README.md") == "Hello  \nworld\n");
   CHECK(testing::read_file(out / ".git/HEAD") == "ref: refs/heads/main   \n");
@@ -78,7 +79,7 @@ void check_output(const TempDir& dir, const fs::path& input_root, const Report& 
   check_accounted(files_only(input_root), files_only(out), report.to_json());
   CHECK(report.files_removed() == 3);
   bool secret = false;
-  for (const auto& f : report.findings) secret |= f.kind == "secret" && f.path == "src/app.py" && f.line == 2;
+  for (const auto& f : report.findings) secret |= f.kind == "secret" && f.path == "src/app.py" && f.line == 3;
   CHECK(secret);
   CHECK(report.languages.count("Python") == 1);
   // No message anywhere quotes the key, TODO excerpts included.

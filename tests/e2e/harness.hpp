@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,6 +73,18 @@ inline int sh(const std::string& command) {
   spec.timeout = std::chrono::seconds(120);
   auto r = run_process(spec);
   return r.ok() && !r->signaled ? r->exit_code : -1;
+}
+
+// Unzips the whole archive into a fresh "unzipped" folder beside it and returns one member's
+// bytes (so the test can also look at the folder afterwards).
+inline std::string unzip_member(const fs::path& zip, const std::string& member) {
+  auto out = zip.parent_path() / "unzipped";
+  fs::remove_all(out);
+  fs::create_directories(out);
+  if (sh("cd '" + out.string() + "' && unzip -qo '" + zip.string() + "'") != 0) {
+    throw std::runtime_error("unzip failed: " + zip.string());
+  }
+  return read_file(out / member);
 }
 
 class Server {

@@ -33,6 +33,7 @@ struct CleanupHandlerOptions {
   std::int64_t llm_max_files = 50;
   // Read per job: surge mode or an operator may switch non-essential LLM work off.
   const ops::FeatureFlags* flags = nullptr;
+  FormatConfig format;  // handed to the child as flags (it reads no configuration)
 };
 
 std::unique_ptr<jobs::JobHandler> make_cleanup_handler(storage::BlobStore& blobs,

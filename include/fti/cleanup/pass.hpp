@@ -33,10 +33,13 @@ std::unique_ptr<Pass> make_secrets_pass();
 std::unique_ptr<Pass> make_inventory_pass();  // languages, large files, TODO counts
 std::unique_ptr<Pass> make_checks_pass();     // conflicts, data syntax, modes, debug, duplicates
 
-struct LlmPassOptions;  // llm_pass.hpp
+struct LlmPassOptions;     // llm_pass.hpp
+struct FormatPassOptions;  // formatters.hpp
 
 // The default pass list, in order. The LLM passes are always in it: without a client they
-// only note that they were skipped.
+// only note that they were skipped. The format pass is in it when `format` is given.
+std::vector<std::unique_ptr<Pass>> default_passes(const LlmPassOptions& llm,
+                                                  const FormatPassOptions* format);
 std::vector<std::unique_ptr<Pass>> default_passes(const LlmPassOptions& llm);
 std::vector<std::unique_ptr<Pass>> default_passes();  // no LLM client
 

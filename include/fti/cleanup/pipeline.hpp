@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fti/cleanup/archive.hpp"
+#include "fti/cleanup/formatters.hpp"
 #include "fti/cleanup/llm_pass.hpp"
 #include "fti/cleanup/report.hpp"
 #include "fti/core/result.hpp"
@@ -19,6 +20,8 @@ struct PipelineOptions {
   // Run the language formatters (clang-format, black, ...). Off: only the built-in passes,
   // as `clean --no-format` and the cleanup benchmark do.
   bool formatters = true;
+  // The formatters' timeout and tool folder; the pipeline fills in profile and cancelled.
+  FormatPassOptions format;
   std::filesystem::path work_dir;  // scratch space; a fresh sub-folder is made and removed
   std::function<void(int percent, const std::string& stage)> on_progress;
   std::function<bool()> cancelled;

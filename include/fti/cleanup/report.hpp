@@ -116,6 +116,7 @@ struct Report {
   LlmUsage llm;
   std::map<std::string, PassChanges> by_pass;  // kept by record_change and record_created
   DiffSummary diff;
+  std::map<std::string, std::string> tools;  // formatters that ran: name -> version
 
   // Records that `pass` changed `path`; merges with earlier passes on the same file.
   void record_change(const std::string& path, const std::string& pass, std::int64_t added,

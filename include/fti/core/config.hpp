@@ -151,6 +151,12 @@ struct LogConfig {
   std::string format = "text";  // text | json
 };
 
+// The format pass (clang-format, black, gofmt, rustfmt, shfmt, prettier).
+struct FormatConfig {
+  int timeout_seconds = 60;  // one formatter run; past it the files are left as they were
+  std::string tools_dir;     // holds node_modules/prettier; empty: tools/ beside or above the binary
+};
+
 struct Config {
   ServerConfig server;
   AuthConfig auth;
@@ -165,6 +171,7 @@ struct Config {
   FlagsConfig flags;
   SlaConfig sla;
   LogConfig log;
+  FormatConfig format;
 
   // Derived defaults, resolved after all sources are applied.
   std::string database_url() const;
