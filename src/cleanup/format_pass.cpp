@@ -2,6 +2,7 @@
 // project's own config or the style profile), runs each group in batches, and restores any
 // file of a batch that failed before narrowing the batch down to the file at fault.
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -420,6 +421,7 @@ class FormatPass final : public Pass {
   }
 
   Result<std::string> run_in_place(const FormatterTool& tool, const Invocation& inv, const std::vector<Original>& files) {
+    for (const auto& o : files) FTI_TRY(detach_from_snapshot(o));
     ProcessSpec spec = spec_for(tool, inv);
     for (const auto& o : files) spec.argv.push_back(o.file->full.string());  // absolute: never read as an option
     auto r = run_process(spec);
@@ -437,6 +439,15 @@ class FormatPass final : public Pass {
     if (r->stdout_data.empty() && !file.bytes.empty()) return std::string("no output");
     if (r->stdout_data != file.bytes) FTI_TRY(detail::write_file_atomic(file.file->full, r->stdout_data, file.file->mode));
     return std::string();
+  }
+
+  // The pipeline keeps the input as hard links for the diff (tree_diff.hpp), and formatters
+  // given files rewrite them in place: a file still sharing its inode with the kept original
+  // gets an inode of its own first, or the original would be overwritten too.
+  static Status detach_from_snapshot(const Original& o) {
+    struct stat st {};
+    if (::lstat(o.file->full.c_str(), &st) != 0 || st.st_nlink <= 1) return ok_status();
+    return detail::write_file_atomic(o.file->full, o.bytes, o.file->mode);
   }
 
   Status restore(const std::vector<Original>& originals) {

@@ -156,6 +156,30 @@ TEST_CASE("the diff shows a rewritten file and a created README that git apply r
   check_applied_matches_output(dir, apply_to_copy(dir, in), "-");
 }
 
+// clang-format and black rewrite the files they are given in place; the diff must still show
+// what they did, not lose the original the diff compares with.
+TEST_CASE("files a formatter rewrote in place are shown as hunks that git apply reproduces", "[cleanup][diff][format]") {
+  TempDir dir;
+  const fs::path in = dir / "project";
+  write_file(in / "main.c", "int main(void){return 0;}\n");
+  write_file(in / "tool.py", "x = {'a':1}\n");
+  DiffRun run(dir);
+  auto result = run_pipeline(in, dir / "out.zip", run.options);
+  REQUIRE(result.ok());
+  const auto& tools = result->report.tools;
+  if (!tools.count("clang-format") || !tools.count("black")) {
+    WARN("clang-format or black is not installed (scripts/test installs both): nothing to check");
+    return;
+  }
+  const std::string diff = read_file(dir / "changes.patch");
+  INFO(diff);
+  CHECK(diff.find("changed in place") == std::string::npos);
+  CHECK(diff.find("-int main(void){return 0;}\n") != std::string::npos);
+  CHECK(diff.find("-x = {'a':1}\n+x = {\"a\": 1}\n") != std::string::npos);
+  CHECK(read_file(in / "main.c") == "int main(void){return 0;}\n");  // the input is never touched
+  check_applied_matches_output(dir, apply_to_copy(dir, in), "-");
+}
+
 TEST_CASE("a diff past limits.max_diff_bytes ends with a line saying so, whole files only", "[cleanup][diff]") {
   TempDir dir;
   const fs::path in = dir / "project";
