@@ -232,22 +232,35 @@ class SubmitRun {
     std::int64_t sent = 0;
     req.on_upload_progress = [&](std::int64_t now, std::int64_t total) {
       sent = std::max(sent, now);
-      if (total > 0) progress_.transfer("upload", now, total);
+      // From the first byte out: a refusal before the body (401, 413) shows no upload at all.
+      if (total > 0 && now > 0) progress_.transfer("upload", now, total);
       return true;
     };
-    for (int attempt = 0;; ++attempt) {
+    int retries = 0;
+    auto response = send_patiently(req, retries);
+    if (!response.ok()) {
+      return response.error().code == errc::timeout && remaining().count() == 0
+                 ? out_of_time("the upload")
+                 : upload_transport_error(response.error(), sent);
+    }
+    if (response->status == 200 || response->status == 201) return std::move(response->body);
+    return upload_refused(*response, retries);
+  }
+
+  // Sends `req`; on 429 and 503 waits as the server says (Retry-After) and sends it again, up
+  // to busy_retries times and within the deadline. The last answer is returned as it is.
+  Result<HttpResponse> send_patiently(HttpRequest& req, int& retries) {
+    for (retries = 0;; ++retries) {
       req.total_timeout = remaining();
-      if (req.total_timeout.count() == 0) return out_of_time("the upload");
+      if (req.total_timeout.count() == 0) return Error(errc::timeout, "out of time");
       auto response = HttpClient().send(req);
-      if (!response.ok()) return upload_transport_error(response.error(), sent);
-      if (response->status == 200 || response->status == 201) return std::move(response->body);
+      if (!response.ok()) return response;
       const bool busy = response->status == 429 || response->status == 503;
-      if (!busy || attempt >= options_.busy_retries) return upload_refused(*response, attempt);
+      if (!busy || retries >= options_.busy_retries) return response;
       auto wait = retry_after(*response, options_.max_retry_wait);
-      if (milliseconds(wait) >= remaining()) return upload_refused(*response, attempt);
-      Problem p = read_problem(*response);
-      note(fmt::format("the server is busy ({} {}); trying again in {} s ({} of {})", response->status, p.code,
-                       wait.count(), attempt + 1, options_.busy_retries));
+      if (milliseconds(wait) >= remaining()) return response;
+      note(fmt::format("the server is busy ({} {}); trying again in {} s ({} of {})", response->status,
+                       read_problem(*response).code, wait.count(), retries + 1, options_.busy_retries));
       std::this_thread::sleep_for(wait);
     }
   }
@@ -369,7 +382,10 @@ class SubmitRun {
                          response.ok() ? read_problem(*response).detail : response.error().message));
       }
       wait = last_shown_ != before ? options_.poll_min : std::min(wait * 2, options_.poll_max);
-      std::this_thread::sleep_for(std::min(wait, remaining()));
+      // A busy server says when to come back; asking sooner would only be refused again.
+      const bool busy = response.ok() && (response->status == 429 || response->status == 503);
+      const milliseconds pause = busy ? milliseconds(retry_after(*response, options_.max_retry_wait)) : wait;
+      std::this_thread::sleep_for(std::min(pause, remaining()));
     }
   }
 
@@ -436,13 +452,13 @@ class SubmitRun {
       write_failed = std::fwrite(chunk.data(), 1, chunk.size(), file.get()) != chunk.size();
       return !write_failed;
     };
-    auto response = HttpClient().send(req);
+    int retries = 0;
+    auto response = send_patiently(req, retries);
     if (response.ok() && is_redirect(response->status) && !response->header("location").empty()) {
       std::string location = response->header("location");
       req.url = location.starts_with("/") ? server_.http(location) : location;
       if (!location.starts_with("/")) req.headers.clear();
-      req.total_timeout = remaining();
-      response = HttpClient().send(req);
+      response = send_patiently(req, retries);
     }
     if (write_failed) return Error(errc::io_error, fmt::format("cannot write {}: {}", dest, std::strerror(errno)));
     if (!response.ok()) {
