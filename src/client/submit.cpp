@@ -297,8 +297,9 @@ class SubmitRun {
       case 429:
       case 503:
         return Error(response.status == 429 ? errc::rate_limited : errc::overloaded,
-                     fmt::format("the server is still busy after {} tr{} ({}); try again later", retries + 1,
-                                 retries == 0 ? "y" : "ies", p.detail));
+                     fmt::format("the server is still busy after {} tr{} ({}); try again in {} s or later",
+                                 retries + 1, retries == 0 ? "y" : "ies", p.detail,
+                                 retry_after(response, std::chrono::hours(24)).count()));
       default:
         return Error(p.code.empty() ? std::string(errc::internal) : p.code,
                      fmt::format("the upload failed with HTTP {}: {}", response.status, p.detail));

@@ -217,3 +217,19 @@ TEST_CASE("submit polls the job when the server refuses its WebSocket, and waits
   CHECK(r.stderr_data.find("the server is busy (429 rate_limited); trying again in") != std::string::npos);
   CHECK(unzip_file(out, "src/main.c").find('\r') == std::string::npos);
 }
+
+TEST_CASE("submit gives up on a busy server when its Retry-After would pass the --timeout", "[e2e][cli][submit]") {
+  auto dir = make_temp_dir("submit-busy");
+  auto zip = make_messy_zip(dir);
+  Server server(dir / "data", {"FTI_SHEDDING_CLIENT_RATE=0.01", "FTI_SHEDDING_CLIENT_BURST=1"});
+  REQUIRE(server.request("GET", "/api/v1/jobs").status == 200);  // takes this address's only token
+
+  auto started = std::chrono::steady_clock::now();
+  auto r = run_fti({"submit", zip.string(), "--server", server.url(""), "-o", (dir / "o.zip").string(), "--timeout",
+                    "20"});
+  INFO(r.stderr_data);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  CHECK(r.exit_code == 1);
+  CHECK(r.stderr_data.find("error: rate_limited: the server is still busy after 1 try") == 0);
+  CHECK(r.stderr_data.find("try again in 100 s or later") != std::string::npos);
+}
