@@ -15,6 +15,7 @@
 #include "fti/client/submit.hpp"
 #include "fti/http/server.hpp"
 #include "fti/ops/metrics.hpp"
+#include "support/captured_file.hpp"
 
 namespace fs = std::filesystem;
 using namespace fti;
@@ -95,25 +96,7 @@ class FakeJobServer {
   std::thread thread_;
 };
 
-// A FILE* whose text the test reads back.
-class Capture {
- public:
-  Capture() : file_(open_memstream(&data_, &size_)) {}
-  ~Capture() {
-    std::fclose(file_);
-    std::free(data_);
-  }
-  std::FILE* file() const { return file_; }
-  std::string text() const {
-    std::fflush(file_);
-    return std::string(data_, size_);
-  }
-
- private:
-  char* data_ = nullptr;
-  std::size_t size_ = 0;
-  std::FILE* file_;
-};
+using Capture = fti::testing::CapturedFile;
 
 }  // namespace
 

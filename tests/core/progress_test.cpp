@@ -6,28 +6,11 @@
 #include <string>
 
 #include "fti/core/progress.hpp"
+#include "support/captured_file.hpp"
 
 namespace {
 
-// A FILE* whose text the test reads back.
-class Capture {
- public:
-  Capture() : file_(open_memstream(&data_, &size_)) {}
-  ~Capture() {
-    std::fclose(file_);
-    std::free(data_);
-  }
-  std::FILE* file() const { return file_; }
-  std::string text() const {
-    std::fflush(file_);
-    return std::string(data_, size_);
-  }
-
- private:
-  char* data_ = nullptr;
-  std::size_t size_ = 0;
-  std::FILE* file_;
-};
+using Capture = fti::testing::CapturedFile;
 
 }  // namespace
 
