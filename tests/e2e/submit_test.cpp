@@ -233,3 +233,24 @@ TEST_CASE("submit gives up on a busy server when its Retry-After would pass the 
   CHECK(r.stderr_data.find("error: rate_limited: the server is still busy after 1 try") == 0);
   CHECK(r.stderr_data.find("try again in 100 s or later") != std::string::npos);
 }
+
+TEST_CASE("submit's memory does not grow with the archive: zip, upload and download stream", "[e2e][cli][submit][slow]") {
+  auto dir = make_temp_dir("submit-big");
+  // 64 MiB that does not compress, beside a file to clean.
+  REQUIRE(sh("mkdir -p '" + dir.string() + "/big' && head -c 67108864 /dev/urandom > '" + dir.string() +
+             "/big/blob.bin'") == 0);
+  write_file(dir / "big/a.py", "x = 1   \n");
+  Server server(dir / "data");
+  auto out = dir / "big-clean.zip";
+
+  auto r = run_fti({"submit", (dir / "big").string(), "--server", server.url(""), "-o", out.string(), "--progress",
+                    "none"},
+                   std::chrono::seconds(300));
+  INFO(r.stderr_data);
+  REQUIRE(r.exit_code == 0);
+  INFO("submit's peak RSS: " << r.peak_rss_bytes / 1048576 << " MiB");
+  CHECK(fs::file_size(out) > 64LL << 20);
+  CHECK(r.peak_rss_bytes < 40LL << 20);
+  fs::remove_all(dir / "big");
+  fs::remove(out);
+}
