@@ -1,8 +1,10 @@
 // The finishthisidea command line (ARCHITECTURE.md section 4).
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
@@ -176,6 +178,10 @@ int run_clean(CleanArgs args) {
 
 // --- submit: the same job on a running server ---
 
+// Ctrl-C during submit: stop waiting, clean up, say where the job is. A second one kills.
+std::atomic<bool> submit_interrupted{false};
+extern "C" void on_submit_interrupt(int) { submit_interrupted = true; }
+
 struct SubmitArgs {
   fti::client::SubmitOptions options;
   std::string progress = "auto", api_key_file;
@@ -188,6 +194,12 @@ int run_submit(SubmitArgs args) {
     if (!std::getline(in, args.options.api_key)) return usage_error("cannot read an API key from " + args.api_key_file);
   }
   args.options.timeout = std::chrono::seconds(args.timeout_seconds);
+  struct sigaction interrupt {};
+  interrupt.sa_handler = on_submit_interrupt;
+  interrupt.sa_flags = SA_RESETHAND;
+  ::sigaction(SIGINT, &interrupt, nullptr);
+  ::sigaction(SIGTERM, &interrupt, nullptr);
+  args.options.interrupted = [] { return submit_interrupted.load(); };
   fti::ProgressDisplay progress(*fti::parse_progress_mode(args.progress, ::isatty(STDERR_FILENO)));
   auto outcome = fti::client::submit(args.options, progress);
   if (outcome.error) {
@@ -195,6 +207,7 @@ int run_submit(SubmitArgs args) {
       std::printf("error %s %s\n", outcome.error->code.c_str(), one_line(outcome.error->message).c_str());
     }
     std::fprintf(stderr, "error: %s: %s\n", outcome.error->code.c_str(), one_line(outcome.error->message).c_str());
+    if (outcome.interrupted) return 128 + SIGINT;
     return outcome.usage_error ? kExitUsage : kExitJobFailed;
   }
   if (args.progress == "lines") {

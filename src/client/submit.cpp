@@ -118,7 +118,13 @@ class SubmitRun {
   SubmitOutcome run() {
     Status done = run_steps();
     progress_.finish();
-    if (!done.ok()) {
+    if (!done.ok() && stop_requested()) {
+      outcome_.interrupted = true;
+      outcome_.error = Error(errc::cancelled, outcome_.job_id.empty()
+                                                  ? std::string("interrupted")
+                                                  : fmt::format("interrupted; job {} goes on on the server: {}",
+                                                                outcome_.job_id, server_.http(job_path(""))));
+    } else if (!done.ok()) {
       outcome_.error = done.error();
       outcome_.usage_error = usage_;
     }
@@ -141,6 +147,16 @@ class SubmitRun {
     FTI_TRY(download(job_path("/result"), outcome_.output));
     if (!options_.report.empty()) FTI_TRY(download(job_path("/report"), options_.report));
     return {};
+  }
+
+  bool stop_requested() const { return options_.interrupted && options_.interrupted(); }
+
+  // Sleeps `length`, waking early when asked to stop.
+  void pause(milliseconds length) {
+    const auto until = Clock::now() + length;
+    while (!stop_requested() && Clock::now() < until) {
+      std::this_thread::sleep_for(std::min(milliseconds(100), std::chrono::duration_cast<milliseconds>(until - Clock::now())));
+    }
   }
 
   Error usage(Error error) {
@@ -175,6 +191,7 @@ class SubmitRun {
     if (auth_) req.headers.push_back(*auth_);
     req.connect_timeout = options_.connect_timeout;
     req.total_timeout = remaining();
+    req.on_progress = [this](std::int64_t, std::int64_t) { return !stop_requested(); };
     return req;
   }
 
@@ -230,11 +247,11 @@ class SubmitRun {
     req.headers.emplace_back("Idempotency-Key", "submit-" + new_request_id());
     req.stall_timeout = options_.stall_timeout;
     std::int64_t sent = 0;
-    req.on_upload_progress = [&](std::int64_t now, std::int64_t total) {
+    req.on_progress = [&](std::int64_t now, std::int64_t total) {
       sent = std::max(sent, now);
       // From the first byte out: a refusal before the body (401, 413) shows no upload at all.
       if (total > 0 && now > 0) progress_.transfer("upload", now, total);
-      return true;
+      return !stop_requested();
     };
     int retries = 0;
     auto response = send_patiently(req, retries);
@@ -261,7 +278,8 @@ class SubmitRun {
       if (milliseconds(wait) >= remaining()) return response;
       note(fmt::format("the server is busy ({} {}); trying again in {} s ({} of {})", response->status,
                        read_problem(*response).code, wait.count(), retries + 1, options_.busy_retries));
-      std::this_thread::sleep_for(wait);
+      pause(wait);
+      if (stop_requested()) return Error(errc::cancelled, "interrupted");
     }
   }
 
@@ -323,13 +341,15 @@ class SubmitRun {
     WebSocketOptions ws_options;
     ws_options.connect_timeout = options_.connect_timeout;
     if (auth_) ws_options.headers.push_back(*auth_);
+    ws_options.should_stop = [this] { return stop_requested(); };
     auto socket = WebSocketClient::connect(server_, job_path("/events"), ws_options);
     if (!socket.ok()) {
+      if (stop_requested()) return socket.error();
       note("no live events (" + socket.error().message + "); polling the job instead");
       return poll();
     }
     auto finished = follow_events(**socket);
-    if (finished.ok()) return finished;
+    if (finished.ok() || stop_requested()) return finished;
     if (remaining().count() == 0) return out_of_time("the job");
     note("the event stream ended early (" + finished.error().message + "); polling the job instead");
     return poll();
@@ -363,6 +383,7 @@ class SubmitRun {
     int failures = 0;
     for (;;) {
       if (remaining().count() == 0) return out_of_time("the job");
+      if (stop_requested()) return Error(errc::cancelled, "interrupted");
       HttpRequest req = request("GET", job_path(""));
       req.total_timeout = std::min(remaining(), milliseconds(30000));
       auto response = HttpClient().send(req);
@@ -385,8 +406,8 @@ class SubmitRun {
       wait = last_shown_ != before ? options_.poll_min : std::min(wait * 2, options_.poll_max);
       // A busy server says when to come back; asking sooner would only be refused again.
       const bool busy = response.ok() && (response->status == 429 || response->status == 503);
-      const milliseconds pause = busy ? milliseconds(retry_after(*response, options_.max_retry_wait)) : wait;
-      std::this_thread::sleep_for(std::min(pause, remaining()));
+      const milliseconds next = busy ? milliseconds(retry_after(*response, options_.max_retry_wait)) : wait;
+      pause(std::min(next, remaining()));
     }
   }
 

@@ -35,6 +35,7 @@ class BeastWebSocket final : public WebSocketClient {
   ~BeastWebSocket() override { close_socket(); }
 
   Status open(const ServerUrl& server, const std::string& path, const WebSocketOptions& options) {
+    should_stop_ = options.should_stop;
     const Deadline deadline = std::chrono::steady_clock::now() + options.connect_timeout;
     const std::string where = server.websocket(path);
     tcp::resolver resolver(ioc_);
@@ -90,6 +91,7 @@ class BeastWebSocket final : public WebSocketClient {
       done = true;
     });
     if (!run_until(done, deadline, [this] { close_socket(); })) {
+      if (stopped_) return Error(errc::cancelled, "stopped while waiting for job events");
       return Error(errc::timeout, "no job event before the deadline");
     }
     if (error == websocket::error::closed) return std::optional<std::string>();
@@ -131,6 +133,7 @@ class BeastWebSocket final : public WebSocketClient {
       done = true;
     });
     if (!run_until(done, deadline, cancel)) {
+      if (stopped_) return Error(errc::cancelled, fmt::format("{}: stopped while {}", where, what));
       return Error(errc::timeout, fmt::format("{}: {} did not finish in time", where, what));
     }
     if (error) return Error(errc::network_error, fmt::format("{}: {} failed: {}", where, what, error.message()));
@@ -142,21 +145,25 @@ class BeastWebSocket final : public WebSocketClient {
     return step(where, what, deadline, start, [this] { close_socket(); });
   }
 
-  // Runs the I/O until `done` or `deadline`. Past the deadline `cancel` ends the pending
+  // Runs the I/O until `done` or `deadline` (or should_stop). Then `cancel` ends the pending
   // operation, which still completes (with an error) before this returns, so no handler
   // outlives the locals it refers to.
   template <class Cancel>
   bool run_until(const bool& done, Deadline deadline, Cancel cancel) {
+    constexpr auto kStopCheck = std::chrono::milliseconds(100);
     ioc_.restart();
     while (!done) {
       auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) {
+      stopped_ = should_stop_ && should_stop_();
+      if (now >= deadline || stopped_) {
         cancel();
         ioc_.restart();
         ioc_.run();
         return false;
       }
-      if (ioc_.run_one_for(deadline - now) == 0 && ioc_.stopped()) ioc_.restart();
+      auto slice = should_stop_ ? std::min<std::chrono::steady_clock::duration>(deadline - now, kStopCheck)
+                                : deadline - now;
+      if (ioc_.run_one_for(slice) == 0 && ioc_.stopped()) ioc_.restart();
     }
     return true;
   }
@@ -169,6 +176,8 @@ class BeastWebSocket final : public WebSocketClient {
   asio::io_context ioc_;
   ssl::context tls_{ssl::context::tls_client};
   Stream ws_;
+  std::function<bool()> should_stop_;
+  bool stopped_ = false;  // the last run_until ended because should_stop said so
 };
 
 template <bool kTls>

@@ -82,7 +82,7 @@ struct Transfer {
   long status = 0;  // of the last status line; 0 until one arrives
   bool too_large = false;
   bool consumer_stopped = false;
-  bool upload_stopped = false;  // on_upload_progress said stop
+  bool caller_stopped = false;  // on_progress said stop
   char error_text[CURL_ERROR_SIZE] = {};
 };
 
@@ -111,10 +111,10 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
 
 int on_transfer_info(void* user, curl_off_t, curl_off_t, curl_off_t upload_total, curl_off_t upload_now) {
   auto* t = static_cast<Transfer*>(user);
-  if (t->request->on_upload_progress(static_cast<std::int64_t>(upload_now), static_cast<std::int64_t>(upload_total))) {
+  if (t->request->on_progress(static_cast<std::int64_t>(upload_now), static_cast<std::int64_t>(upload_total))) {
     return 0;
   }
-  t->upload_stopped = true;
+  t->caller_stopped = true;
   return 1;  // makes curl abort the transfer
 }
 
@@ -274,7 +274,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const {
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(request.stall_timeout.count() / 1000)));
   }
-  if (request.on_upload_progress) {
+  if (request.on_progress) {
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_transfer_info);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
@@ -306,8 +306,8 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const {
     return Error(errc::too_large, fmt::format("response from {} is over {} bytes", request.url,
                                               request.max_response_bytes));
   }
-  if (transfer.upload_stopped) {
-    return Error(errc::cancelled, fmt::format("{} {}: the upload was stopped", request.method, request.url));
+  if (transfer.caller_stopped) {
+    return Error(errc::cancelled, fmt::format("{} {}: stopped by the caller", request.method, request.url));
   }
   if (transfer.consumer_stopped) {
     return Error(errc::cancelled, fmt::format("{} {}: the body consumer stopped the transfer",

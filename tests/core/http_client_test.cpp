@@ -331,7 +331,7 @@ TEST_CASE("an upload from a file reports its bytes going out, up to the whole fi
   req.method = "POST";
   req.url = server.url("/up");
   req.upload_file = path;
-  req.on_upload_progress = [&](std::int64_t now, std::int64_t total) {
+  req.on_progress = [&](std::int64_t now, std::int64_t total) {
     sent.push_back(now);
     total_seen = total;
     return true;
@@ -346,7 +346,7 @@ TEST_CASE("an upload from a file reports its bytes going out, up to the whole fi
   CHECK(std::is_sorted(sent.begin(), sent.end()));
   CHECK(sent.back() == 512 << 10);
 
-  req.on_upload_progress = [](std::int64_t, std::int64_t) { return false; };
+  req.on_progress = [](std::int64_t, std::int64_t) { return false; };
   {
     std::FILE* f = std::fopen(path.c_str(), "wb");
     std::fputs("x", f);

@@ -2,6 +2,9 @@
 // and the exit status and one-line error of each way it can go wrong.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <spawn.h>
+
 #include <sstream>
 
 #include "fixtures.hpp"
@@ -253,4 +256,49 @@ TEST_CASE("submit's memory does not grow with the archive: zip, upload and downl
   CHECK(r.peak_rss_bytes < 40LL << 20);
   fs::remove_all(dir / "big");
   fs::remove(out);
+}
+
+TEST_CASE("Ctrl-C stops submit at once and leaves no temporary zip", "[e2e][cli][submit]") {
+  auto dir = make_temp_dir("submit-interrupt");
+  auto tree = make_messy_tree(dir / "messy");
+  fs::create_directories(dir / "tmp");
+  // The upload is refused with a long Retry-After, so submit is waiting when the signal comes.
+  Server server(dir / "data", {"FTI_SHEDDING_CLIENT_RATE=0.01", "FTI_SHEDDING_CLIENT_BURST=1"});
+  REQUIRE(server.request("GET", "/api/v1/jobs").status == 200);
+
+  const std::string err_path = (dir / "stderr.txt").string();
+  const std::string tmpdir = "TMPDIR=" + (dir / "tmp").string();
+  const std::string server_url = server.url("");
+  const std::string input = tree.string();
+  const char* argv[] = {FTI_BINARY, "submit", input.c_str(), "--server", server_url.c_str(), "--timeout", "600",
+                        "--progress", "none", nullptr};
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  envp.push_back(const_cast<char*>(tmpdir.c_str()));
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  REQUIRE(posix_spawn(&pid, FTI_BINARY, &actions, nullptr, const_cast<char* const*>(argv), envp.data()) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  bool waiting = wait_until([&] { return read_file(err_path).find("trying again in") != std::string::npos; },
+                            std::chrono::seconds(30));
+  CHECK(waiting);
+  ::kill(pid, SIGINT);
+  const auto signalled = std::chrono::steady_clock::now();
+  int status = 0;
+  bool ended = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(10));
+  if (!ended) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  INFO(read_file(err_path));
+  REQUIRE(ended);
+  CHECK(std::chrono::steady_clock::now() - signalled < std::chrono::seconds(3));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(read_file(err_path).find("error: cancelled: interrupted") != std::string::npos);
+  CHECK(fs::is_empty(dir / "tmp"));  // the folder's zip is gone
 }

@@ -4,6 +4,7 @@
 // cannot open or drops), and downloads the cleaned archive through a temporary file.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,9 @@ struct SubmitOptions {
   std::chrono::milliseconds poll_min{250};      // polling backoff, doubled up to poll_max
   std::chrono::milliseconds poll_max{5000};
   std::filesystem::path work_dir;               // the folder's temporary zip; empty: the system's
+  // Polled (about every 100 ms while waiting); true ends the submit early (Ctrl-C). The job,
+  // once uploaded, keeps running on the server.
+  std::function<bool()> interrupted;
 };
 
 struct SubmitOutcome {
@@ -40,6 +44,7 @@ struct SubmitOutcome {
   std::string result_json;     // its "result" object (files_in, files_out, ...) on success
   std::string summary;         // that result in words: "12 files in, 9 out (4 changed, 3 removed)"
   bool polled = false;         // the job was followed by polling, not by its WebSocket
+  bool interrupted = false;    // options.interrupted() ended it
 };
 
 // Runs a whole submit, showing the upload and the job's progress on `progress`; notes for a

@@ -2,6 +2,7 @@
 // WebSocketClient: a blocking WebSocket client (ws:// and wss://) for the command line, with
 // a deadline on every step. Beast stays inside src/client/websocket_client.cpp.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,8 @@ struct WebSocketOptions {
   // connection counts as dropped (a server or network that vanished without a close).
   std::chrono::milliseconds idle_timeout{60000};
   std::vector<std::pair<std::string, std::string>> headers;  // sent with the upgrade request
+  // Polled about every 100 ms while waiting; true ends the wait with `cancelled`.
+  std::function<bool()> should_stop;
 };
 
 class WebSocketClient {
@@ -34,7 +37,7 @@ class WebSocketClient {
 
   // The next text message, or nullopt once the server has closed the connection normally.
   // Errors: `timeout` (nothing by `deadline`; the connection is then closed), `network_error`
-  // (the connection dropped). After an error or nullopt, read() must not be called again.
+  // (the connection dropped), `cancelled` (should_stop). After an error or nullopt, read() must not be called again.
   virtual Result<std::optional<std::string>> read(Deadline deadline) = 0;
 };
 
