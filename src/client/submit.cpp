@@ -155,7 +155,8 @@ class SubmitRun {
   void pause(milliseconds length) {
     const auto until = Clock::now() + length;
     while (!stop_requested() && Clock::now() < until) {
-      std::this_thread::sleep_for(std::min(milliseconds(100), std::chrono::duration_cast<milliseconds>(until - Clock::now())));
+      auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
+      std::this_thread::sleep_for(std::min(milliseconds(100), left));
     }
   }
 
@@ -276,8 +277,9 @@ class SubmitRun {
       if (!busy || retries >= options_.busy_retries) return response;
       auto wait = retry_after(*response, options_.max_retry_wait);
       if (milliseconds(wait) >= remaining()) return response;
-      note(fmt::format("the server is busy ({} {}); trying again in {} s ({} of {})", response->status,
-                       read_problem(*response).code, wait.count(), retries + 1, options_.busy_retries));
+      const std::string code = read_problem(*response).code;  // none from a proxy's own 503
+      note(fmt::format("the server is busy ({}{}{}); trying again in {} s ({} of {})", response->status,
+                       code.empty() ? "" : " ", code, wait.count(), retries + 1, options_.busy_retries));
       pause(wait);
       if (stop_requested()) return Error(errc::cancelled, "interrupted");
     }
