@@ -417,6 +417,8 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--api-key", submit.options.api_key, "API key (when the server has auth.mode = \"api_key\")");
   submit_cmd->add_option("--api-key-file", submit.api_key_file, "Read the API key from this file's first line")
       ->check(CLI::ExistingFile)->excludes("--api-key");
+  submit_cmd->add_option("--ca-file", submit.options.ca_file, "https: trust this PEM file's certificates")
+      ->check(CLI::ExistingFile);
   submit_cmd->add_option("-o,--output", submit.options.output, "Cleaned archive to write (default: INPUT-clean.zip)");
   submit_cmd->add_option("--report", submit.options.report, "Write the JSON report here");
   submit_cmd->add_option("--type", submit.options.type, "Job type: cleanup | template | enterprise | priority");

@@ -193,6 +193,7 @@ class SubmitRun {
     req.connect_timeout = options_.connect_timeout;
     req.total_timeout = remaining();
     req.on_progress = [this](std::int64_t, std::int64_t) { return !stop_requested(); };
+    if (!options_.ca_file.empty()) req.ca_file = options_.ca_file;
     return req;
   }
 
@@ -294,8 +295,10 @@ class SubmitRun {
                                                           "running at that address? Check --server",
                                                           options_.server)));
     }
-    return usage(Error(error.code, fmt::format("cannot reach the server at {}: {}; check --server", options_.server,
-                                               error.message)));
+    const bool untrusted = error.message.find("SSL certificate") != std::string::npos;
+    return usage(Error(error.code, fmt::format("cannot reach the server at {}: {}; check --server{}", options_.server,
+                                               error.message,
+                                               untrusted ? ", or give --ca-file PEM for a private CA" : "")));
   }
 
   Error upload_refused(const HttpResponse& response, int retries) {
@@ -344,6 +347,7 @@ class SubmitRun {
     ws_options.connect_timeout = options_.connect_timeout;
     if (auth_) ws_options.headers.push_back(*auth_);
     ws_options.should_stop = [this] { return stop_requested(); };
+    ws_options.ca_file = options_.ca_file;
     auto socket = WebSocketClient::connect(server_, job_path("/events"), ws_options);
     if (!socket.ok()) {
       if (stop_requested()) return socket.error();

@@ -55,7 +55,7 @@ class BeastWebSocket final : public WebSocketClient {
     FTI_TRY(step(where, "connecting", deadline, [&](auto done) {
       tcp_layer.async_connect(endpoints, [done](beast::error_code ec, const tcp::endpoint&) { done(ec); });
     }));
-    if constexpr (kTls) FTI_TRY(tls_handshake(server, where, deadline));
+    if constexpr (kTls) FTI_TRY(tls_handshake(server, options.ca_file, where, deadline));
     // From here the WebSocket's own timeouts apply (the TCP layer's would cut an idle stream).
     tcp_layer.expires_never();
     websocket::stream_base::timeout timeouts{};
@@ -109,8 +109,15 @@ class BeastWebSocket final : public WebSocketClient {
     }
   }
 
-  Status tls_handshake(const ServerUrl& server, const std::string& where, Deadline deadline) {
-    tls_.set_default_verify_paths();
+  Status tls_handshake(const ServerUrl& server, const std::string& ca_file, const std::string& where,
+                       Deadline deadline) {
+    beast::error_code loaded;
+    if (ca_file.empty()) {
+      tls_.set_default_verify_paths(loaded);
+    } else {
+      tls_.load_verify_file(ca_file, loaded);
+    }
+    if (loaded) return Error(errc::io_error, fmt::format("cannot load the trusted certificates: {}", loaded.message()));
     auto& tls_stream = ws_.next_layer();
     tls_stream.set_verify_mode(ssl::verify_peer);
     tls_stream.set_verify_callback(ssl::host_name_verification(server.host));

@@ -270,6 +270,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const {
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   if (request.method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (request.ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, request.ca_file->c_str());
   if (request.stall_timeout.count() > 0) {
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(request.stall_timeout.count() / 1000)));

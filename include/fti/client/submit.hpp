@@ -19,6 +19,7 @@ struct SubmitOptions {
   std::string report;     // also download the JSON report here, when set
   std::string server;     // http(s)://HOST[:PORT][/PREFIX]
   std::string api_key;    // sent as "Authorization: Bearer KEY" when set
+  std::string ca_file;    // https/wss: trust this PEM file instead of the system's certificates
   std::string type;       // job type, profile and priority; empty: the server's default
   std::string profile;
   std::string priority;

@@ -21,6 +21,7 @@ struct WebSocketOptions {
   // connection counts as dropped (a server or network that vanished without a close).
   std::chrono::milliseconds idle_timeout{60000};
   std::vector<std::pair<std::string, std::string>> headers;  // sent with the upgrade request
+  std::string ca_file;  // wss: trust this PEM file's certificates instead of the system's
   // Polled about every 100 ms while waiting; true ends the wait with `cancelled`.
   std::function<bool()> should_stop;
 };

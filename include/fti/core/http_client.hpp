@@ -39,6 +39,8 @@ struct HttpRequest {
   // A transfer that moves no byte either way for this long fails with `timeout`; 0 = none.
   // For long uploads and downloads, where total_timeout must be generous.
   std::chrono::milliseconds stall_timeout{0};
+  // HTTPS: trust the certificates in this PEM file instead of the system's (a private CA).
+  std::optional<std::string> ca_file;
 };
 
 struct HttpResponse {
