@@ -1,8 +1,10 @@
 // The finishthisidea command line (ARCHITECTURE.md section 4).
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
@@ -12,9 +14,11 @@
 #include "fti/api/api_keys.hpp"
 #include "fti/api/app.hpp"
 #include "fti/cleanup/pipeline.hpp"
+#include "fti/client/submit.hpp"
 #include "fti/core/config.hpp"
 #include "fti/core/ids.hpp"
 #include "fti/core/log.hpp"
+#include "fti/core/progress.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
 #include "fti/jobs/bench.hpp"
@@ -87,29 +91,6 @@ struct CleanArgs {
   std::optional<std::string> tools_dir;
 };
 
-// Progress for a person on a terminal (one redrawn bar), plain lines in a log, or the
-// machine-readable lines a server worker parses.
-std::function<void(int, const std::string&)> progress_printer(const std::string& mode) {
-  std::string m = mode;
-  if (m == "auto") m = ::isatty(STDERR_FILENO) ? "bar" : "plain";
-  if (m == "lines") {
-    return [](int pct, const std::string& stage) {
-      std::printf("progress %d %s\n", pct, stage.c_str());
-      std::fflush(stdout);
-    };
-  }
-  if (m == "bar") {
-    return [](int pct, const std::string& stage) {
-      int filled = pct * 30 / 100;
-      std::fprintf(stderr, "\r[%s%s] %3d%% %-12s", std::string(static_cast<std::size_t>(filled), '#').c_str(),
-                   std::string(static_cast<std::size_t>(30 - filled), '.').c_str(), pct, stage.c_str());
-      if (pct >= 100) std::fprintf(stderr, "\n");
-    };
-  }
-  if (m == "none") return [](int, const std::string&) {};
-  return [](int pct, const std::string& stage) { std::fprintf(stderr, "%3d%% %s\n", pct, stage.c_str()); };
-}
-
 // Messages can quote names from the upload; one message must stay one line.
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -169,7 +150,8 @@ int run_clean(CleanArgs args) {
   options.format.timeout = std::chrono::seconds(args.format_timeout.value_or((*config)->format.timeout_seconds));
   options.format.tools_dir = args.tools_dir.value_or((*config)->format.tools_dir);
   options.work_dir = args.work_dir.empty() ? fs::temp_directory_path() : fs::path(args.work_dir);
-  options.on_progress = progress_printer(args.progress);
+  fti::ProgressDisplay progress(*fti::parse_progress_mode(args.progress, ::isatty(STDERR_FILENO)));
+  options.on_progress = progress.stage_callback();
   CleanLlm llm;
   if (auto st = make_clean_llm(args, **config, llm); !st.ok()) return usage_error(st.error().message);
   options.llm.client = llm.client.get();
@@ -179,15 +161,10 @@ int run_clean(CleanArgs args) {
   options.llm.max_files = args.llm_max_files.value_or((*config)->llm.max_files_per_job);
   options.llm.write_readme = (*config)->flags.llm_readme && !args.no_llm_readme;
   options.llm.suggest_structure = (*config)->flags.report_extras && !args.no_report_extras;
-  if (args.output.empty()) {
-    auto stem = fs::path(args.input).filename().string();
-    for (auto ext : {".tar.gz", ".tgz", ".zip", ".tar"}) {
-      if (stem.size() > std::strlen(ext) && stem.ends_with(ext)) stem.resize(stem.size() - std::strlen(ext));
-    }
-    args.output = stem + "-clean.zip";
-  }
+  if (args.output.empty()) args.output = fti::client::default_output_path(args.input);
 
   auto out = fti::cleanup::run_pipeline(args.input, args.output, options);
+  progress.finish();
   if (!out) {
     if (args.progress == "lines") {
       std::printf("error %s %s\n", out.error().code.c_str(), one_line(out.error().message).c_str());
@@ -208,6 +185,49 @@ int run_clean(CleanArgs args) {
     std::printf("result %s\n", report.result_json().c_str());
   } else {
     std::fprintf(stderr, "%s\nwrote %s\n", report.summary().c_str(), args.output.c_str());
+  }
+  return kExitOk;
+}
+
+// --- submit: the same job on a running server ---
+
+// Ctrl-C during submit: stop waiting, clean up, say where the job is. A second one kills.
+std::atomic<bool> submit_interrupted{false};
+extern "C" void on_submit_interrupt(int) { submit_interrupted = true; }
+
+struct SubmitArgs {
+  fti::client::SubmitOptions options;
+  std::string progress = "auto", api_key_file;
+  int timeout_seconds = 3600;
+};
+
+int run_submit(SubmitArgs args) {
+  if (!args.api_key_file.empty()) {
+    std::ifstream in(args.api_key_file);
+    if (!std::getline(in, args.options.api_key)) return usage_error("cannot read an API key from " + args.api_key_file);
+  }
+  args.options.timeout = std::chrono::seconds(args.timeout_seconds);
+  struct sigaction interrupt {};
+  interrupt.sa_handler = on_submit_interrupt;
+  interrupt.sa_flags = SA_RESETHAND;
+  ::sigaction(SIGINT, &interrupt, nullptr);
+  ::sigaction(SIGTERM, &interrupt, nullptr);
+  args.options.interrupted = [] { return submit_interrupted.load(); };
+  fti::ProgressDisplay progress(*fti::parse_progress_mode(args.progress, ::isatty(STDERR_FILENO)));
+  auto outcome = fti::client::submit(args.options, progress);
+  if (outcome.error) {
+    if (args.progress == "lines") {
+      std::printf("error %s %s\n", outcome.error->code.c_str(), one_line(outcome.error->message).c_str());
+    }
+    std::fprintf(stderr, "error: %s: %s\n", outcome.error->code.c_str(), one_line(outcome.error->message).c_str());
+    if (outcome.interrupted) return 128 + SIGINT;
+    return outcome.usage_error ? kExitUsage : kExitJobFailed;
+  }
+  if (args.progress == "lines") {
+    std::printf("result %s\n", outcome.result_json.c_str());
+  } else {
+    std::fprintf(stderr, "job %s: %s\nwrote %s\n", outcome.job_id.c_str(), outcome.summary.c_str(),
+                 outcome.output.c_str());
   }
   return kExitOk;
 }
@@ -407,6 +427,26 @@ int main(int argc, char** argv) {
   clean_cmd->add_option("--format-timeout", clean.format_timeout)->check(CLI::Range(1, 3600))->group("");
   clean_cmd->add_option("--tools-dir", clean.tools_dir)->group("");
 
+  SubmitArgs submit;
+  auto* submit_cmd = app.add_subcommand("submit", "Clean a folder or archive on a running server");
+  submit_cmd->add_option("INPUT", submit.options.input, "Folder or archive (.zip, .tar, .tar.gz, .tgz)")->required();
+  submit_cmd->add_option("--server", submit.options.server, "The server, e.g. http://localhost:8080")->required();
+  submit_cmd->add_option("--api-key", submit.options.api_key, "API key (when the server has auth.mode = \"api_key\")");
+  submit_cmd->add_option("--api-key-file", submit.api_key_file, "Read the API key from this file's first line")
+      ->check(CLI::ExistingFile)->excludes("--api-key");
+  submit_cmd->add_option("--ca-file", submit.options.ca_file, "https: trust this PEM file's certificates")
+      ->check(CLI::ExistingFile);
+  submit_cmd->add_option("-o,--output", submit.options.output, "Cleaned archive to write (default: INPUT-clean.zip)");
+  submit_cmd->add_option("--report", submit.options.report, "Write the JSON report here");
+  submit_cmd->add_option("--type", submit.options.type, "Job type: cleanup | template | enterprise | priority");
+  submit_cmd->add_option("--profile", submit.options.profile, "Style profile name");
+  submit_cmd->add_option("--priority", submit.options.priority, "high | normal | low")
+      ->check(CLI::IsMember({"high", "normal", "low"}));
+  submit_cmd->add_option("--timeout", submit.timeout_seconds, "Give up after this many seconds (default 3600)")
+      ->check(CLI::PositiveNumber);
+  submit_cmd->add_option("--progress", submit.progress, "auto | bar | plain | lines | none")
+      ->check(CLI::IsMember({"auto", "bar", "plain", "lines", "none"}));
+
   BenchArgs bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure the job engine");
   auto* bench_jobs = bench_cmd->add_subcommand("jobs", "No-op jobs: enqueue, drain, pickup latency");
@@ -458,6 +498,7 @@ int main(int argc, char** argv) {
 
   if (serve_cmd->parsed()) return run_serve(serve);
   if (clean_cmd->parsed()) return run_clean(clean);
+  if (submit_cmd->parsed()) return run_submit(submit);
   if (bench_jobs->parsed()) return run_bench_jobs(bench);
   if (migrate_cmd->parsed()) return run_migrate(migrate);
   if (keys_create->parsed()) return run_keys_create(keys);

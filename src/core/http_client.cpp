@@ -82,6 +82,7 @@ struct Transfer {
   long status = 0;  // of the last status line; 0 until one arrives
   bool too_large = false;
   bool consumer_stopped = false;
+  bool caller_stopped = false;  // on_progress said stop
   char error_text[CURL_ERROR_SIZE] = {};
 };
 
@@ -106,6 +107,15 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   }
   if (t->download) return std::fwrite(data, 1, bytes, t->download);
   return store_body(t, data, bytes);
+}
+
+int on_transfer_info(void* user, curl_off_t, curl_off_t, curl_off_t upload_total, curl_off_t upload_now) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->request->on_progress(static_cast<std::int64_t>(upload_now), static_cast<std::int64_t>(upload_total))) {
+    return 0;
+  }
+  t->caller_stopped = true;
+  return 1;  // makes curl abort the transfer
 }
 
 // "HTTP/1.1 200 OK" -> 200; 0 when the line is not a status line.
@@ -201,6 +211,12 @@ Error transfer_error(const HttpRequest& request, CURL* h, const Transfer& t, con
   }
   if (o.multi_failed) return Error(errc::internal, fmt::format("{}: libcurl multi interface failed", where));
   if (o.code == CURLE_OPERATION_TIMEDOUT) {
+    // Both the total and the stall limit end as a timeout; the elapsed time tells them apart.
+    curl_off_t elapsed_us = 0;
+    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &elapsed_us);
+    if (request.stall_timeout.count() > 0 && elapsed_us / 1000 < request.total_timeout.count()) {
+      return Error(errc::timeout, fmt::format("{}: no byte moved for {} ms", where, request.stall_timeout.count()));
+    }
     curl_off_t connected_us = 0;
     curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected_us);
     if (connected_us == 0 && t.status == 0) {
@@ -254,6 +270,16 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const {
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   if (request.method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (request.ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, request.ca_file->c_str());
+  if (request.stall_timeout.count() > 0) {
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(request.stall_timeout.count() / 1000)));
+  }
+  if (request.on_progress) {
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_transfer_info);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  }
 
   if (request.upload_file) {
     upload.reset(std::fopen(request.upload_file->c_str(), "rb"));
@@ -280,6 +306,9 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request) const {
   if (transfer.too_large) {
     return Error(errc::too_large, fmt::format("response from {} is over {} bytes", request.url,
                                               request.max_response_bytes));
+  }
+  if (transfer.caller_stopped) {
+    return Error(errc::cancelled, fmt::format("{} {}: stopped by the caller", request.method, request.url));
   }
   if (transfer.consumer_stopped) {
     return Error(errc::cancelled, fmt::format("{} {}: the body consumer stopped the transfer",

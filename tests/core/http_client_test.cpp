@@ -309,3 +309,70 @@ TEST_CASE("a request sent from inside on_body gets its own handle", "[core][http
   REQUIRE(client.send(outer).ok());
   CHECK(inner == "hello");
 }
+
+TEST_CASE("an upload from a file reports its bytes going out, up to the whole file", "[core][http_client]") {
+  std::string received_length;
+  TinyServer server([&](int fd, const std::string& head) {
+    auto at = head.find("Content-Length: ");
+    if (at != std::string::npos) received_length = head.substr(at + 16, head.find('\r', at) - at - 16);
+    write_all(fd, response_head(201, 2) + "ok");
+  });
+  const std::string path = "/tmp/fti-http-upload-" + std::to_string(::getpid()) + ".bin";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f);
+    std::string block(64 << 10, 'x');
+    for (int i = 0; i < 8; ++i) std::fwrite(block.data(), 1, block.size(), f);  // 512 KiB: no Expect
+    std::fclose(f);
+  }
+  std::vector<std::int64_t> sent;
+  std::int64_t total_seen = 0;
+  fti::HttpRequest req;
+  req.method = "POST";
+  req.url = server.url("/up");
+  req.upload_file = path;
+  req.on_progress = [&](std::int64_t now, std::int64_t total) {
+    sent.push_back(now);
+    total_seen = total;
+    return true;
+  };
+  auto r = fti::HttpClient().send(req);
+  std::remove(path.c_str());
+  REQUIRE(r.ok());
+  CHECK(r->status == 201);
+  CHECK(received_length == std::to_string(512 << 10));
+  CHECK(total_seen == 512 << 10);
+  REQUIRE_FALSE(sent.empty());
+  CHECK(std::is_sorted(sent.begin(), sent.end()));
+  CHECK(sent.back() == 512 << 10);
+
+  req.on_progress = [](std::int64_t, std::int64_t) { return false; };
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    std::fputs("x", f);
+    std::fclose(f);
+  }
+  auto stopped = fti::HttpClient().send(req);
+  std::remove(path.c_str());
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().code == "cancelled");
+}
+
+TEST_CASE("stall_timeout ends a transfer that stops moving, long before the total timeout", "[core][http_client]") {
+  // Headers and a first part of the body, then nothing (until the test ends the connection).
+  TinyServer server([](int fd, const std::string&) {
+    write_all(fd, response_head(200, 1000) + "first part");
+    char byte;
+    ::recv(fd, &byte, 1, 0);
+  });
+  fti::HttpRequest req;
+  req.url = server.url();
+  req.total_timeout = 30s;
+  req.stall_timeout = 1s;
+  auto started = std::chrono::steady_clock::now();
+  auto r = fti::HttpClient().send(req);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == "timeout");
+  CHECK(r.error().message.find("no byte moved for 1000 ms") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < 10s);
+}

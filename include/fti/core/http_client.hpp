@@ -32,6 +32,15 @@ struct HttpRequest {
   // download_file); returning false aborts the call with a `cancelled` error. Other
   // statuses keep their body in HttpResponse::body so error bodies can still be read.
   std::function<bool(std::string_view chunk)> on_body;
+  // When set, called as the call proceeds, at least about once a second: the request body's
+  // bytes sent so far, of total (0 of 0 when there is none). Returning false aborts the call
+  // with a `cancelled` error (an interrupted command line).
+  std::function<bool(std::int64_t sent, std::int64_t total)> on_progress;
+  // A transfer that moves no byte either way for this long fails with `timeout`; 0 = none.
+  // For long uploads and downloads, where total_timeout must be generous.
+  std::chrono::milliseconds stall_timeout{0};
+  // HTTPS: trust the certificates in this PEM file instead of the system's (a private CA).
+  std::optional<std::string> ca_file;
 };
 
 struct HttpResponse {
