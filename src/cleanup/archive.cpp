@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -384,21 +386,58 @@ Result<std::vector<fs::path>> list_tree(const fs::path& root) {
 // 1980-01-01, the earliest time a zip can hold: the same tree always packs to the same bytes.
 constexpr time_t kZipEpoch = 315532800;
 
-Status write_entry_data(archive* a, const fs::path& file) {
+// Deflating what is already compressed (images, archives, media, blobs) is most of the cost
+// of packing and gains nothing, so such files are stored. Judged by the order-0 entropy of
+// their first block: compressed bytes carry close to 8 bits a byte, text far fewer.
+constexpr std::size_t kEntropySample = 16 * 1024;  // smaller files are cheap to deflate anyway
+constexpr double kStoreAboveBits = 7.9;
+
+bool looks_incompressible(const char* data, std::size_t n) {
+  if (n < kEntropySample) return false;
+  std::array<std::size_t, 256> counts{};
+  for (std::size_t i = 0; i < n; ++i) ++counts[static_cast<unsigned char>(data[i])];
+  double bits = 0;
+  for (std::size_t c : counts) {
+    if (c == 0) continue;
+    double p = static_cast<double>(c) / static_cast<double>(n);
+    bits -= p * std::log2(p);
+  }
+  return bits > kStoreAboveBits;
+}
+
+Result<std::size_t> read_some(int fd, std::vector<char>& buffer, const fs::path& file) {
+  for (;;) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error(errc::io_error, "cannot read " + file.string());
+    return static_cast<std::size_t>(n);
+  }
+}
+
+// Writes the entry's header (stored or deflated, by its first block) and its bytes.
+Status pack_regular(archive* a, archive_entry* entry, const fs::path& file, const std::string& name) {
   UniqueFd in(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!in.valid()) {
     return Error(errc::io_error, "cannot read " + file.string() + ": " + std::strerror(errno));
   }
   std::vector<char> buffer(kBlock);
-  for (;;) {
-    ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error(errc::io_error, "cannot read " + file.string());
-    if (n == 0) return ok_status();
-    if (archive_write_data(a, buffer.data(), static_cast<std::size_t>(n)) < 0) {
+  FTI_ASSIGN_OR_RETURN(std::size_t n, read_some(in.get(), buffer, file));
+  if (looks_incompressible(buffer.data(), n)) {
+    archive_write_zip_set_compression_store(a);
+  } else {
+    archive_write_zip_set_compression_deflate(a);
+  }
+  // ARCHIVE_WARN: a name that is not valid in the locale is stored as its raw bytes.
+  if (archive_write_header(a, entry) < ARCHIVE_WARN) {
+    return Error(errc::io_error, "cannot add " + name + " to the zip: " + archive_message(a));
+  }
+  while (n > 0) {
+    if (archive_write_data(a, buffer.data(), n) < 0) {
       return Error(errc::io_error, "cannot write zip: " + archive_message(a));
     }
+    FTI_ASSIGN_OR_RETURN(n, read_some(in.get(), buffer, file));
   }
+  return ok_status();
 }
 
 Status pack_one(archive* a, const fs::path& root, const fs::path& rel) {
@@ -425,6 +464,7 @@ Status pack_one(archive* a, const fs::path& root, const fs::path& rel) {
     archive_entry_set_pathname(entry.get(), name.c_str());
     archive_entry_set_filetype(entry.get(), AE_IFREG);
     archive_entry_set_size(entry.get(), st.st_size);
+    return pack_regular(a, entry.get(), full, name);
   } else {
     return ok_status();  // the workspace never holds special files; nothing to pack
   }
@@ -432,7 +472,6 @@ Status pack_one(archive* a, const fs::path& root, const fs::path& rel) {
   if (archive_write_header(a, entry.get()) < ARCHIVE_WARN) {
     return Error(errc::io_error, "cannot add " + name + " to the zip: " + archive_message(a));
   }
-  if (S_ISREG(st.st_mode)) FTI_TRY(write_entry_data(a, full));
   return ok_status();
 }
 

@@ -190,12 +190,18 @@ struct Line {
 
 struct Split {
   std::vector<Line> lines;
-  std::string lf;  // the text with every line ending as a single '\n'
+  bool has_cr = false;
+  std::string lf_copy;  // built only when the text has a CR: most files are LF already
+
+  // The text with every line ending as a single '\n'.
+  std::string_view lf(std::string_view text) const { return has_cr ? std::string_view(lf_copy) : text; }
 };
 
 Split split_lines(std::string_view text) {
   Split out;
-  out.lf.reserve(text.size());
+  out.has_cr = text.find('\r') != std::string_view::npos;
+  if (out.has_cr) out.lf_copy.reserve(text.size());
+  std::size_t lf_size = 0;
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t nl = text.find('\n', start);
@@ -207,9 +213,13 @@ Split split_lines(std::string_view text) {
       line.body.remove_suffix(1);
       line.crlf = true;
     }
-    out.lf.append(line.body);
-    line.newline_at = out.lf.size();
-    if (line.terminated) out.lf.push_back('\n');
+    if (out.has_cr) out.lf_copy.append(line.body);
+    lf_size += line.body.size();
+    line.newline_at = lf_size;
+    if (line.terminated) {
+      if (out.has_cr) out.lf_copy.push_back('\n');
+      ++lf_size;
+    }
     out.lines.push_back(line);
     start = end + 1;
   }
@@ -275,7 +285,7 @@ NormalizeOutcome normalize_text(std::string_view path, std::string_view bytes) {
     return out;
   }
   Split split = split_lines(text);
-  detail::LexResult lexed = detail::lex(rules.lexer, split.lf);
+  detail::LexResult lexed = detail::lex(rules.lexer, split.lf(text));
   std::vector<bool> kept = protected_lines(split, std::move(lexed.spans));
   if (lexed.unterminated) {
     out.skipped_reason = "unterminated string, heredoc or comment: trailing white space kept";
@@ -284,30 +294,34 @@ NormalizeOutcome normalize_text(std::string_view path, std::string_view bytes) {
   }
   const bool strip = !rules.keep_trailing && !lexed.unterminated;
 
-  std::vector<std::string_view> bodies;
-  bodies.reserve(split.lines.size());
-  for (std::size_t k = 0; k < split.lines.size(); ++k) {
+  // Each line's new body, computed when needed rather than kept: a large file has millions
+  // of lines, and memory must not grow with the input.
+  auto body_of = [&](std::size_t k) {
     std::string_view body = split.lines[k].body;
-    if (strip && !kept[k]) body = strip_trailing(body, rules.markdown);
-    if (body.size() != split.lines[k].body.size()) add_fix(out, "trailing-whitespace");
-    bodies.push_back(body);
+    return strip && !kept[k] ? strip_trailing(body, rules.markdown) : body;
+  };
+  for (std::size_t k = 0; k < split.lines.size(); ++k) {
+    if (body_of(k).size() != split.lines[k].body.size()) {
+      add_fix(out, "trailing-whitespace");
+      break;
+    }
   }
 
   // The end of the file: a last line inside a value (YAML block scalar, broken literal) must
   // keep its exact ending; otherwise trailing blank lines go and one newline ends the file.
   const bool last_kept = lexed.unterminated || (!kept.empty() && kept.back());
+  std::size_t count = split.lines.size();
   if (!last_kept) {
-    while (!bodies.empty() && bodies.back().empty()) bodies.pop_back();
-    if (bodies.size() != split.lines.size() ||
-        (!split.lines.empty() && !split.lines.back().terminated)) {
+    while (count > 0 && body_of(count - 1).empty()) --count;
+    if (count != split.lines.size() || (!split.lines.empty() && !split.lines.back().terminated)) {
       add_fix(out, "final-newline");
     }
   }
 
   const char* eol = rules.crlf ? "\r\n" : "\n";
   out.text.reserve(text.size() + 2);
-  for (std::size_t k = 0; k < bodies.size(); ++k) {
-    out.text.append(bodies[k]);
+  for (std::size_t k = 0; k < count; ++k) {
+    out.text.append(body_of(k));
     const Line& line = split.lines[k];
     if (last_kept && !line.terminated) break;  // keep the file's unterminated last line
     out.text.append(eol);

@@ -1,19 +1,34 @@
 // The normalize pass: runs every text file through normalize_text and rewrites the ones that
 // changed. Files it leaves alone are summarised in the report's notes.
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fti/cleanup/normalize.hpp"
 #include "fti/cleanup/pass.hpp"
-#include "line_diff.hpp"
 #include "tree_files.hpp"
 
 namespace fti::cleanup {
 namespace {
 
-constexpr std::int64_t kMaxNormalizeBytes = 64LL << 20;  // bigger text is data, not code
+// Bigger text is data, not code. Normalising holds the file, its result and a record per
+// line, so both limits keep the pass's memory bounded whatever the upload holds.
+constexpr std::int64_t kMaxNormalizeBytes = 32LL << 20;
+constexpr std::int64_t kMaxNormalizeLines = 1LL << 20;
 constexpr std::size_t kExamples = 3;
+
+// The next line of `text` from `pos`, with its ending, so a changed ending counts as a
+// changed line; nullopt at the end.
+std::optional<std::string_view> next_line(std::string_view text, std::size_t& pos) {
+  if (pos >= text.size()) return std::nullopt;
+  std::size_t nl = text.find('\n', pos);
+  std::size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+  std::string_view line = text.substr(pos, end - pos);
+  pos = end;
+  return line;
+}
 
 struct LineDelta {
   std::int64_t added = 0;
@@ -21,22 +36,20 @@ struct LineDelta {
 };
 
 // Normalisation keeps lines in place and only drops some at the end, so lines pair up by
-// index: a changed line is one removed and one added.
+// index: a changed line is one removed and one added. Walked in step, nothing is stored.
 LineDelta line_delta(std::string_view before, std::string_view after) {
-  // With their endings, so a changed ending counts as a changed line.
-  std::vector<std::string_view> a = detail::split_lines_with_endings(before);
-  std::vector<std::string_view> b = detail::split_lines_with_endings(after);
   LineDelta d;
-  std::size_t common = std::min(a.size(), b.size());
-  for (std::size_t k = 0; k < common; ++k) {
-    if (a[k] != b[k]) {
-      ++d.added;
-      ++d.removed;
+  std::size_t a = 0;
+  std::size_t b = 0;
+  for (;;) {
+    std::optional<std::string_view> la = next_line(before, a);
+    std::optional<std::string_view> lb = next_line(after, b);
+    if (!la && !lb) return d;
+    if (la != lb) {
+      d.removed += la ? 1 : 0;
+      d.added += lb ? 1 : 0;
     }
   }
-  d.removed += static_cast<std::int64_t>(a.size() - common);
-  d.added += static_cast<std::int64_t>(b.size() - common);
-  return d;
 }
 
 // Why files were left alone, with a few examples each, for the notes.
@@ -70,7 +83,7 @@ class NormalizePass final : public Pass {
     for (const auto& f : files) {
       if (f.symlink) continue;
       if (f.size > kMaxNormalizeBytes) {
-        skips.add("larger than 64 MiB", f.rel);
+        skips.add("larger than 32 MiB", f.rel);
         continue;
       }
       FTI_TRY(normalize_one(ctx, f, skips));
@@ -82,6 +95,10 @@ class NormalizePass final : public Pass {
  private:
   Status normalize_one(PassContext& ctx, const detail::TreeFile& f, Skips& skips) {
     FTI_ASSIGN_OR_RETURN(std::string before, detail::read_file(f.full));
+    if (std::count(before.begin(), before.end(), '\n') > kMaxNormalizeLines) {
+      skips.add("more than 1,048,576 lines", f.rel);
+      return ok_status();
+    }
     NormalizeOutcome outcome = normalize_text(f.rel, before);
     if (!outcome.skipped_reason.empty()) skips.add(outcome.skipped_reason, f.rel);
     if (!outcome.changed) return ok_status();

@@ -44,6 +44,9 @@ Result<std::string> read_file(const fs::path& file) {
     return Error(errc::io_error, "cannot open " + file.string() + ": " + std::strerror(errno));
   }
   std::string data;
+  struct stat st {};
+  // Sized once: growing by doubling would hold up to twice the file for a moment.
+  if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) data.reserve(static_cast<std::size_t>(st.st_size));
   char buffer[64 * 1024];
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer, sizeof buffer);

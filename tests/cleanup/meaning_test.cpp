@@ -135,3 +135,33 @@ TEST_CASE("a shell script prints the same after normalising", "[cleanup][meaning
 
 }  // namespace
 }  // namespace fti::cleanup
+
+namespace fti::cleanup {
+namespace {
+
+// CRLF inside a raw string: compilers read it as LF (translation phase 1), so turning it into
+// LF keeps the object the same, while the trailing spaces inside must stay.
+TEST_CASE("a C++ raw string with CRLF and trailing spaces inside compiles the same",
+          "[cleanup][meaning]") {
+  const std::string source =
+      "#include <string>\r\n"
+      "std::string raw = R\"(spaces   \r\n"
+      "tab\t\r\n"
+      "   \r\n"
+      ")\";   \r\n"
+      "std::size_t n() { return raw.size(); }\r\n";
+  TempDir dir;
+  write_pair(dir, "t.cpp", source);
+  CHECK(read_file(dir / "after/t.cpp").find("R\"(spaces   \ntab\t\n   \n)\";\n") != std::string::npos);
+  auto [before, after] = run_both(dir, "g++ -std=c++17 -g0 -O0 -c t.cpp -o t.o", "t.o");
+  CHECK(before == after);
+}
+
+TEST_CASE("Markdown hard line breaks survive, other trailing spaces go", "[cleanup][meaning]") {
+  NormalizeOutcome out = normalize_text("README.md",
+                                        "first line  \r\nsecond line \nthird   \n\tcode\t\n");
+  CHECK(out.text == "first line  \nsecond line\nthird   \n\tcode\n");
+}
+
+}  // namespace
+}  // namespace fti::cleanup

@@ -113,6 +113,25 @@ TEST_CASE("normalize pass rewrites text files and records line counts", "[cleanu
   CHECK(noted_binary);
 }
 
+// Normalising holds a record per line; a file of millions of lines is data, and leaving it
+// alone keeps memory bounded. It is said in the notes, not silently skipped.
+TEST_CASE("normalize pass leaves files of more than a million lines alone", "[cleanup][passes]") {
+  TempDir dir;
+  auto root = dir / "root";
+  std::string many;
+  for (int k = 0; k < (1 << 20) + 1; ++k) many += "x \n";
+  write_file(root / "many.txt", many);
+  write_file(root / "few.txt", "x \n");
+  Report report;
+  auto pass = make_normalize_pass();
+  REQUIRE(run_pass(*pass, root, report).ok());
+  CHECK(testing::read_file(root / "many.txt") == many);
+  CHECK(testing::read_file(root / "few.txt") == "x\n");
+  bool noted = false;
+  for (const auto& n : report.notes) noted |= n.find("lines, e.g. many.txt") != std::string::npos;
+  CHECK(noted);
+}
+
 TEST_CASE("secrets pass finds credentials, masked, on the right line", "[cleanup][passes]") {
   TempDir dir;
   auto root = dir / "root";
