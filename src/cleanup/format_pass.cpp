@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "fti/cleanup/formatters.hpp"
@@ -30,6 +31,27 @@ constexpr std::int64_t kBatchBytes = 8LL << 20;       // the originals of one ba
 constexpr int kMaxTimeoutsPerTool = 2;                // then the tool's other files are left alone
 constexpr std::size_t kExamples = 3;
 constexpr std::size_t kHeadBytes = 8192;
+
+// Prints the index of every (before, after) pair of Python files whose syntax trees differ or
+// that no longer parse. ast.parse runs nothing; -I keeps the folders off sys.path.
+constexpr const char* kSameSyntaxTree =
+    "import ast,sys\n"
+    "a=sys.argv[1:]\n"
+    "for i in range(0,len(a),2):\n"
+    "  try: same=ast.dump(ast.parse(open(a[i],'rb').read()))==ast.dump(ast.parse(open(a[i+1],'rb').read()))\n"
+    "  except Exception: same=False\n"
+    "  if not same: print(i//2)\n";
+
+// The interpreter a Python tool runs on (its #! line), so the trees are compared by the same
+// Python that black parsed with; python3 on PATH when the line names none.
+std::string interpreter_of(const std::string& program) {
+  std::ifstream in(program);
+  std::string line;
+  std::getline(in, line);
+  if (line.rfind("#!/", 0) != 0 || line.find("python") == std::string::npos) return "python3";
+  std::string interpreter = line.substr(2, line.find_first_of(" \t\r", 2) - 2);
+  return interpreter.find("/env") == std::string::npos ? interpreter : "python3";
+}
 
 // The options a group of files is formatted with, and where the formatter runs.
 struct Invocation {
@@ -373,7 +395,10 @@ class FormatPass final : public Pass {
       return outcome.error();
     }
     const std::string& failure = *outcome;
-    if (failure.empty()) return record_changes(ctx, originals);
+    if (failure.empty()) {
+      if (tool.name == "black") FTI_TRY(keep_python_meaning(tool, originals));
+      return record_changes(ctx, originals);
+    }
     FTI_TRY(restore(originals));
     if (batch.size() == 1) {
       std::lock_guard lock(mutex_);
@@ -448,6 +473,47 @@ class FormatPass final : public Pass {
     struct stat st {};
     if (::lstat(o.file->full.c_str(), &st) != 0 || st.st_nlink <= 1) return ok_status();
     return detail::write_file_atomic(o.file->full, o.bytes, o.file->mode);
+  }
+
+  // black re-indents docstrings and strips white space inside them, which changes what a
+  // program reads from __doc__; its own safety check ignores docstrings, ours must not. Each
+  // file black changed is parsed before and after; where the trees differ it is put back.
+  Status keep_python_meaning(const FormatterTool& tool, const std::vector<Original>& originals) {
+    std::vector<const Original*> changed;
+    ProcessSpec spec;
+    spec.argv = {interpreter_of(tool.command.front()), "-I", "-B", "-c", kSameSyntaxTree};
+    for (const auto& o : originals) {
+      FTI_ASSIGN_OR_RETURN(std::string now, detail::read_file(o.file->full));
+      if (now == o.bytes) continue;
+      fs::path before = scratch_ / fmt::format("before-{}.py", changed.size());
+      FTI_TRY(detail::write_file_atomic(before, o.bytes, 0600));
+      spec.argv.push_back(before.string());
+      spec.argv.push_back(o.file->full.string());
+      changed.push_back(&o);
+    }
+    if (changed.empty()) return ok_status();
+    spec.working_dir = scratch_;
+    spec.inherit_environment = false;
+    spec.timeout = options_.timeout;
+    spec.max_output_bytes = 16 * changed.size() + 4096;
+    spec.should_stop = options_.cancelled;
+    auto r = run_process(spec);
+    std::vector<const Original*> undo;
+    if (!r || r->timed_out || r->signaled || r->exit_code != 0) {
+      undo = changed;  // not proven safe: not kept
+    } else {
+      std::istringstream lines(r->stdout_data);
+      for (std::size_t k; lines >> k;) {
+        if (k < changed.size()) undo.push_back(changed[k]);
+      }
+    }
+    for (const Original* o : undo) {
+      FTI_TRY(detail::write_file_atomic(o->file->full, o->bytes, o->file->mode));
+      std::lock_guard lock(mutex_);
+      skipped_["black would change white space inside a docstring or string, which the program can read"]
+          .push_back(o->file->rel);
+    }
+    return ok_status();
   }
 
   Status restore(const std::vector<Original>& originals) {
