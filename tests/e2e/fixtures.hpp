@@ -26,13 +26,24 @@ inline fs::path make_messy_tree(const fs::path& root) {
 }
 
 // Zips the tree (the way a user would, with the zip tool) and returns the archive path.
-inline fs::path make_messy_zip(const fs::path& dir) {
-  auto tree = make_messy_tree(dir / "messy");
-  auto zip = dir / "messy.zip";
+inline fs::path zip_tree(const fs::path& tree, const fs::path& zip) {
   if (sh("cd '" + tree.string() + "' && zip -qr '" + zip.string() + "' .") != 0) {
     throw std::runtime_error("zip failed");
   }
   return zip;
+}
+
+inline fs::path make_messy_zip(const fs::path& dir) { return zip_tree(make_messy_tree(dir / "messy"), dir / "messy.zip"); }
+
+// A codebase whose cleanup starts no formatter (text, a batch file, a junk folder): for tests
+// of the engine and the cluster, where 200 jobs each starting black and prettier would cost
+// minutes of CPU on two cores and measure the formatters instead.
+inline fs::path make_plain_zip(const fs::path& dir) {
+  auto tree = dir / "plain";
+  write_file(tree / "notes.txt", "first line   \r\nsecond line\r\n");
+  write_file(tree / "run.bat", "@echo off\r\necho hi   \r\n");
+  write_file(tree / "node_modules/lodash/index.js", "module.exports = {};\n");
+  return zip_tree(tree, dir / "plain.zip");
 }
 
 }  // namespace fti::e2e

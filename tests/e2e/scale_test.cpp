@@ -512,7 +512,7 @@ TEST_CASE("three instances behind nginx: 200 jobs through a SIGKILL, every read 
 
   TempTree dir("scale");
   ScratchDatabase db(pg);
-  auto zip = make_messy_zip(dir.path());
+  auto zip = make_plain_zip(dir.path());
   Cluster cluster(dir.path(), db.url(), nginx_binary);
 
   check_request_ids(cluster);

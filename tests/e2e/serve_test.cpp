@@ -68,7 +68,7 @@ TEST_CASE("an uploaded codebase is cleaned end to end over HTTP", "[e2e]") {
   CHECK(diff.header("content-type") == "text/x-diff; charset=utf-8");
   CHECK(diff.body.find("# removed folder node_modules/ (2 files)") != std::string::npos);
   CHECK(diff.body.find("node_modules/lodash") == std::string::npos);
-  CHECK(diff.body.find("# normalize; line endings: CRLF -> LF\ndiff --git a/src/main.c b/src/main.c\n") !=
+  CHECK(diff.body.find("# normalize, format; line endings: CRLF -> LF\ndiff --git a/src/main.c b/src/main.c\n") !=
         std::string::npos);
   CHECK(diff.body.find("Binary files a/.DS_Store and /dev/null differ\n") != std::string::npos);
   write_file(dir / "clean.patch", diff.body);
