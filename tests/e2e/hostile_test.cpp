@@ -12,14 +12,10 @@ namespace {
 
 constexpr std::int64_t kMiB = 1 << 20;
 // The 2 GiB bomb and the 200,000 entries must not make the cleanup child grow with them.
-constexpr std::int64_t kChildPeakBound = 256 * kMiB;
+constexpr std::int64_t kChildPeakBound = 256 * kMiB + kSanitizerRssAllowance;
 // The server streams uploads to disk: a 20 MB upload and two dozen jobs leave it about where
-// it was. AddressSanitizer's quarantine keeps freed memory resident, so its builds get more room.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr std::int64_t kServerGrowthBound = 320 * kMiB;
-#else
-constexpr std::int64_t kServerGrowthBound = 64 * kMiB;
-#endif
+// it was.
+constexpr std::int64_t kServerGrowthBound = 64 * kMiB + kSanitizerRssAllowance;
 
 struct HostileInput {
   std::string name;
