@@ -41,6 +41,7 @@
 #include "fti/storage/blob_store.hpp"
 #include "fti/storage/cold_storage.hpp"
 #include "fti/storage/replication.hpp"
+#include "fti/api/status_cache.hpp"
 #include "fti/api/surge_responder.hpp"
 
 namespace fti::api {
@@ -117,6 +118,9 @@ struct App::Impl {
   bool sla_pressure = false;                    // the cleanup SLA asks for workers (surge ticker only)
   std::unique_ptr<jobs::JobHandler> cleanup_handler;
   std::unique_ptr<jobs::JobHandler> handler;  // replicate jobs, then cleanup; null without replicas
+  // Job status answers in memory; every event of a job drops its entry (declared before the
+  // bus, so the bus and its subscription go first).
+  std::unique_ptr<JobStatusCache> status_cache;
   jobs::EventBus events;                               // job events for WebSockets
   std::unique_ptr<jobs::EventBusObserver> observer;   // publishes the workers' transitions
   std::unique_ptr<SlaJobObserver> sla_observer;       // and times cleanups for the SLA
@@ -408,6 +412,16 @@ struct App::Impl {
     return {};
   }
 
+  // Events reach the bus from this instance's workers and API, and from other instances
+  // through the PostgreSQL bridge: any of them makes the job's cached answer old.
+  void build_status_cache() {
+    constexpr std::size_t kMaxEntries = 10000;  // ~1 KiB each
+    status_cache = std::make_unique<JobStatusCache>(
+        clock, std::chrono::milliseconds(config->server.status_cache_ms), kMaxEntries);
+    if (!status_cache->enabled()) return;
+    events.subscribe_all([cache = status_cache.get()](const jobs::JobEvent& e) { cache->invalidate(e.job_id); });
+  }
+
   Status build_server() {
     FTI_ASSIGN_OR_RETURN(HostPort hp, parse_host_port(config->server.listen));
     if (config->auth.mode == "open" && !is_loopback_host(hp.host)) {
@@ -416,6 +430,7 @@ struct App::Impl {
                                "set auth.mode = \"api_key\" or listen on 127.0.0.1", hp.host));
     }
     ops::declare_standard_metrics(metrics);
+    build_status_cache();
     ApiDeps deps;
     deps.config = config;
     deps.database = database.get();
@@ -430,6 +445,7 @@ struct App::Impl {
     deps.flags = flags.get();
     deps.surge = surge.get();
     deps.sla = sla.get();
+    deps.status_cache = status_cache.get();
     deps.in_flight = [this] { return server ? server->in_flight() : std::int64_t{0}; };
     deps.dependencies = &dependencies;
     deps.workers = [this] {

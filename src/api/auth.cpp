@@ -114,6 +114,7 @@ http::Middleware make_auth_middleware(const ApiDeps& deps) {
     if (token.empty()) token = offered_key;
     if (token.empty()) return unauthorized("send an API key as 'Authorization: Bearer KEY'");
     if (!database) return http::Response::problem(503, errc::unavailable, "no key database is configured");
+    if (req.on_io_thread) return http::Response::defer();  // the key lookup is a database read
     auto owner = lookup_key(*database, token);
     if (!owner.ok()) {
       return http::Response::problem(503, errc::unavailable, "cannot check the API key now: " + owner.error().message);

@@ -38,6 +38,8 @@ http::Response handle_create_job(const ApiDeps& deps, http::Request& req);
 // Jobs, results and reports (jobs_api.cpp).
 http::Response handle_list_jobs(const ApiDeps& deps, http::Request& req);
 http::Response handle_get_job(const ApiDeps& deps, http::Request& req);
+// The status cache's answer, on the I/O thread; nullopt sends the read to handle_get_job.
+std::optional<http::Response> quick_get_job(const ApiDeps& deps, const http::Request& req);
 http::Response handle_cancel_job(const ApiDeps& deps, http::Request& req);
 http::Response handle_retry_job(const ApiDeps& deps, http::Request& req);
 http::Response handle_job_result(const ApiDeps& deps, http::Request& req);

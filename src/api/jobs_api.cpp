@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "fti/api/status_cache.hpp"
 #include "fti/cleanup/job_handler.hpp"
 #include "fti/core/json.hpp"
 #include "fti/jobs/event_bus.hpp"
@@ -154,7 +155,21 @@ http::Response handle_list_jobs(const ApiDeps& deps, http::Request& req) {
 }
 
 http::Response handle_get_job(const ApiDeps& deps, http::Request& req) {
-  return job_response(200, deps.jobs->get(req.params.at("id"), tenant_of(req)));
+  const std::string& id = req.params.at("id");
+  if (!deps.status_cache) return job_response(200, deps.jobs->get(id, tenant_of(req)));
+  const std::uint64_t ticket = deps.status_cache->ticket(id);  // before the read: see store()
+  auto job = deps.jobs->get(id, tenant_of(req));
+  if (!job.ok()) return http::Response::from_error(job.error());
+  std::string body = jobs::job_to_json(*job);
+  deps.status_cache->store(ticket, req.tenant, id, body);
+  return http::Response::json(200, std::move(body));
+}
+
+std::optional<http::Response> quick_get_job(const ApiDeps& deps, const http::Request& req) {
+  if (!deps.status_cache) return std::nullopt;
+  auto body = deps.status_cache->find(req.tenant, req.params.at("id"));
+  if (!body) return std::nullopt;
+  return http::Response::json(200, std::move(*body));
 }
 
 http::Response handle_cancel_job(const ApiDeps& deps, http::Request& req) {

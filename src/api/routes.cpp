@@ -2,6 +2,7 @@
 #include <memory>
 #include <optional>
 
+#include "fti/api/status_cache.hpp"
 #include "fti/db/database.hpp"
 #include "fti/jobs/job_store.hpp"
 #include "fti/ops/dependency_monitor.hpp"
@@ -61,6 +62,16 @@ http::Response handle_readyz(const ApiDeps& deps, http::Request&) {
 
 http::Response handle_metrics(const ApiDeps& deps, http::Request&) {
   if (!deps.metrics) return http::Response::text(200, "", "text/plain; version=0.0.4; charset=utf-8");
+  // The status cache counts its own lookups (a registry update per read would cost more than
+  // the read); the counters are copied in when scraped.
+  if (deps.status_cache) {
+    auto publish = [&](std::string_view result, std::uint64_t n) {
+      deps.metrics->set("fti_cache_requests_total", {{"cache", "job_status"}, {"result", std::string(result)}},
+                        static_cast<double>(n));
+    };
+    publish("hit", deps.status_cache->hits());
+    publish("miss", deps.status_cache->misses());
+  }
   // Queue depth is read when scraped: exact, and no cost between scrapes.
   if (deps.jobs && deps.clock) {
     auto waiting = deps.jobs->waiting_by_queue(deps.clock->now_ms());
@@ -101,7 +112,10 @@ void register_routes(http::Router& router, const ApiDeps& deps) {
   router.add("GET", "/api/v1/openapi.json", bind(handle_openapi), public_route);
   router.add("POST", "/api/v1/jobs", bind(handle_create_job), upload);
   router.add("GET", "/api/v1/jobs", bind(handle_list_jobs));
-  router.add("GET", "/api/v1/jobs/{id}", bind(handle_get_job));
+  // A job's status is what clients poll: answered from memory on the I/O thread when cached.
+  http::RouteOptions status_read;
+  status_read.quick = [shared](const http::Request& req) { return quick_get_job(*shared, req); };
+  router.add("GET", "/api/v1/jobs/{id}", bind(handle_get_job), status_read);
   router.add("DELETE", "/api/v1/jobs/{id}", bind(handle_cancel_job));
   router.add("POST", "/api/v1/jobs/{id}/retry", bind(handle_retry_job));
   // Results and reports open blobs (network calls on S3); the cost report lists the store.

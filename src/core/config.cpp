@@ -154,6 +154,7 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(integer("server.request_threads", &Config::server, &ServerConfig::request_threads, 1, 1024));
     k.push_back(integer("server.request_timeout_seconds", &Config::server, &ServerConfig::request_timeout_seconds, 1, 3600));
     k.push_back(integer("server.drain_seconds", &Config::server, &ServerConfig::drain_seconds, 0, 3600));
+    k.push_back(integer("server.status_cache_ms", &Config::server, &ServerConfig::status_cache_ms, 0, 60000));
     k.push_back(str("auth.mode", &Config::auth, &AuthConfig::mode, {"open", "api_key"}));
     k.push_back(str("database.url", &Config::database, &DatabaseConfig::url));
     k.push_back(list("database.replica_urls", &Config::database, &DatabaseConfig::replica_urls));

@@ -67,6 +67,12 @@ Response Response::problem(int status, std::string_view code, std::string_view d
   return r;
 }
 
+Response Response::defer() {
+  Response r;
+  r.status = kDeferredStatus;
+  return r;
+}
+
 Response Response::from_error(const Error& error) {
   return problem(status_for_error_code(error.code), error.code, error.message);
 }

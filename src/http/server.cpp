@@ -3,6 +3,9 @@
 //
 // Threads: N I/O threads run one io_context; every connection has its own strand. Handlers
 // and middlewares run on a separate thread pool, because they touch the database and disk.
+// A route with a quick handler (answers from memory, e.g. the job status cache) is tried on
+// the strand first: two thread hand-overs cost more than such an answer, and skipping them
+// doubles status reads (docs/architecture.md, "Status reads").
 // Request bodies for streaming routes are handed over chunk by chunk: the handler's read()
 // blocks its pool thread while the session reads the next chunk on the strand, so memory stays
 // bounded whatever the upload size. Streamed responses work the same way in reverse.
@@ -29,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -81,13 +85,24 @@ bool is_sane_request_id(std::string_view id) {
   });
 }
 
+// Request ids correlate log lines with answers: they must be unique, not secret. A random
+// prefix per thread and a counter cost nothing, where a RAND_bytes call per request showed in
+// the status-read profile. 16 hex digits, like new_request_id().
+std::string next_request_id() {
+  thread_local const std::string prefix = new_request_id().substr(0, 8);
+  thread_local std::uint32_t counter = 0;
+  return prefix + fmt::format("{:08x}", ++counter);
+}
+
 // Metric labels must stay low-cardinality even when clients send odd methods.
-std::string method_label(const std::string& method) {
-  static constexpr std::string_view kKnown[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
-  for (auto m : kKnown) {
-    if (m == method) return method;
+constexpr std::string_view kMethodLabels[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"};
+
+std::size_t method_index(const std::string& method) {
+  constexpr std::size_t kOther = std::size(kMethodLabels) - 1;
+  for (std::size_t i = 0; i < kOther; ++i) {
+    if (kMethodLabels[i] == method) return i;
   }
-  return "OTHER";
+  return kOther;
 }
 
 // The hand-over point between a session (strand side) and a handler (pool side) for one
@@ -289,6 +304,12 @@ struct Exchange {
   std::shared_ptr<UploadChannel> upload;
 };
 
+// Where a request's run on the pool starts: after what already ran on the I/O thread.
+struct Resume {
+  std::size_t middleware = 0;  // the first middleware still to run
+  bool quick_tried = false;    // the quick handler ran and declined
+};
+
 // A live connection, as stop() sees it.
 class Connection {
  public:
@@ -311,7 +332,10 @@ struct ServerCore {
 
   std::chrono::seconds timeout() const { return std::chrono::seconds(std::max(1, options.io_timeout_seconds)); }
 
-  Response handle(Request& request, const Route& route);
+  Response handle(Request& request, const Route& route, Resume from = {});
+  // On the I/O thread, for a route with a quick handler: the answer, or nullopt with `from`
+  // saying where the pool takes over.
+  std::optional<Response> try_inline(Request& request, const Route& route, Resume& from);
   std::optional<Response> handle_upgrade(Request& request, const Route& route,
                                          std::shared_ptr<WebSocketChannel> channel);
   void websocket_opened() { count_websockets(+1); }
@@ -322,6 +346,10 @@ struct ServerCore {
     metrics.set("fti_websocket_connections", {}, static_cast<double>(websockets));
   }
   void record(Exchange& exchange, const std::string& remote);
+  // fti_http_requests_total and fti_http_request_duration_seconds series, looked up once each:
+  // the registry's lookups and label strings cost more than the rest of a cached status read.
+  ops::Metrics::CounterHandle requests_series(const Exchange& exchange);
+  ops::Metrics::HistogramHandle duration_series(const Exchange& exchange);
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
   void stop();
@@ -341,6 +369,9 @@ struct ServerCore {
   std::map<std::uint64_t, std::weak_ptr<Connection>> sessions;
   std::mutex websockets_mutex;
   std::int64_t websockets = 0;  // open WebSocket connections, under websockets_mutex
+  std::mutex series_mutex;      // guards the two maps below; keys: the route (null: unmatched)
+  std::map<std::tuple<const Route*, std::size_t, int>, ops::Metrics::CounterHandle> request_counters;
+  std::map<const Route*, ops::Metrics::HistogramHandle> request_durations;
   asio::io_context ioc;
   tcp::acceptor acceptor;
   // Declared after the io_context: their queued jobs hold work on it and must go first.
@@ -590,7 +621,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     exchange_ = std::make_shared<Exchange>(core_.in_flight);
     if (ec) {
       // A malformed request: answer once, then close, since the stream position is lost.
-      exchange_->request.request_id = new_request_id();
+      exchange_->request.request_id = next_request_id();
       exchange_->request.method = "OTHER";
       exchange_->keep_alive = false;
       int status = ec == bhttp::error::header_limit ? 431 : 400;
@@ -615,7 +646,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     }
     req.remote_address = remote_;
     std::string incoming = req.header("x-request-id");
-    req.request_id = is_sane_request_id(incoming) ? incoming : new_request_id();
+    req.request_id = is_sane_request_id(incoming) ? incoming : next_request_id();
   }
 
   void begin_request() {
@@ -825,15 +856,24 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     });
   }
 
+  // The request is complete: answered here by a quick handler, else on a pool.
   void dispatch_to_pool() {
-    dispatch_to_pool(exchange_->route && exchange_->route->options.blocking ? core_.pool : core_.quick_pool);
+    const Route& route = *exchange_->route;
+    Resume from;
+    if (route.options.quick && !route.options.blocking) {
+      if (auto answer = core_.try_inline(exchange_->request, route, from)) {
+        send_response(std::move(*answer));
+        return;
+      }
+    }
+    dispatch_to_pool(route.options.blocking ? core_.pool : core_.quick_pool, from);
   }
 
-  void dispatch_to_pool(asio::thread_pool& pool) {
+  void dispatch_to_pool(asio::thread_pool& pool, Resume from = {}) {
     auto self = shared_from_this();
     auto exchange = exchange_;
-    asio::post(pool, [self, exchange, work = asio::make_work_guard(core_.ioc)]() mutable {
-      Response response = self->core_.handle(exchange->request, *exchange->route);
+    asio::post(pool, [self, exchange, from, work = asio::make_work_guard(core_.ioc)]() mutable {
+      Response response = self->core_.handle(exchange->request, *exchange->route, from);
       asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->send_response(std::move(response));
       });
@@ -1039,6 +1079,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   bool closed_ = false;
 };
 
+Response internal_error(const Request& request) {
+  return Response::problem(500, errc::internal,
+                           "internal error; quote request id " + request.request_id + " when reporting it");
+}
+
 std::optional<Response> ServerCore::handle_upgrade(Request& request, const Route& route,
                                                    std::shared_ptr<WebSocketChannel> channel) {
   log::ScopedLogContext context(request.request_id);
@@ -1052,22 +1097,48 @@ std::optional<Response> ServerCore::handle_upgrade(Request& request, const Route
     return route.websocket_handler(request, std::move(channel));
   } catch (const std::exception& e) {
     log->error("WebSocket handler for {} threw: {}", route.pattern, e.what());
-    return Response::problem(500, errc::internal,
-                             "internal error; quote request id " + request.request_id + " when reporting it");
+    return internal_error(request);
   }
 }
 
-Response ServerCore::handle(Request& request, const Route& route) {
+Response ServerCore::handle(Request& request, const Route& route, Resume from) {
   log::ScopedLogContext context(request.request_id);
+  request.on_io_thread = false;
   try {
-    for (const auto& middleware : middlewares) {
-      if (auto early = middleware(request, route)) return std::move(*early);
+    for (std::size_t i = from.middleware; i < middlewares.size(); ++i) {
+      auto early = middlewares[i](request, route);
+      if (!early) continue;
+      if (early->is_deferred()) {
+        log->error("middleware {} deferred {} on the pool, where it may block", i, route.pattern);
+        return internal_error(request);
+      }
+      return std::move(*early);
+    }
+    if (route.options.quick && !from.quick_tried) {
+      if (auto answer = route.options.quick(request)) return std::move(*answer);
     }
     return route.handler(request);
   } catch (const std::exception& e) {
     log->error("handler for {} {} threw: {}", request.method, route.pattern, e.what());
-    return Response::problem(500, errc::internal,
-                             "internal error; quote request id " + request.request_id + " when reporting it");
+    return internal_error(request);
+  }
+}
+
+std::optional<Response> ServerCore::try_inline(Request& request, const Route& route, Resume& from) {
+  log::ScopedLogContext context(request.request_id);
+  request.on_io_thread = true;
+  try {
+    for (; from.middleware < middlewares.size(); ++from.middleware) {
+      auto early = middlewares[from.middleware](request, route);
+      if (!early) continue;
+      if (early->is_deferred()) return std::nullopt;
+      return early;
+    }
+    from.quick_tried = true;
+    return route.options.quick(request);
+  } catch (const std::exception& e) {
+    log->error("quick handler for {} {} threw: {}", request.method, route.pattern, e.what());
+    return internal_error(request);
   }
 }
 
@@ -1076,16 +1147,39 @@ void ServerCore::record(Exchange& exchange, const std::string& remote) {
   exchange.recorded = true;
   double seconds = exchange.stopwatch.seconds();
   const Request& req = exchange.request;
-  metrics.inc("fti_http_requests_total", {{"route", exchange.route_label},
-                                          {"method", method_label(req.method)},
-                                          {"status", std::to_string(exchange.status)}});
-  metrics.observe("fti_http_request_duration_seconds", {{"route", exchange.route_label}}, seconds);
+  requests_series(exchange).inc();
+  duration_series(exchange).observe(seconds);
   // The API SLA is about answers, not transfers: a 500 MB upload or download would count as
   // a slow request however fast the service was.
   if (options.on_exchange && !exchange.streamed) options.on_exchange(exchange.status, seconds);
+  if (!log->should_log(spdlog::level::info)) return;
   log::ScopedLogContext context(req.request_id);
   log->info("{} {} {} {}B {:.1f}ms {}", req.method, req.target, exchange.status, exchange.body_bytes,
             seconds * 1000.0, remote);
+}
+
+ops::Metrics::CounterHandle ServerCore::requests_series(const Exchange& exchange) {
+  const std::size_t method = method_index(exchange.request.method);
+  const auto key = std::make_tuple(exchange.route, method, exchange.status);
+  std::lock_guard lock(series_mutex);
+  auto it = request_counters.find(key);
+  if (it == request_counters.end()) {
+    auto handle = metrics.counter("fti_http_requests_total", {{"method", std::string(kMethodLabels[method])},
+                                                              {"route", exchange.route_label},
+                                                              {"status", std::to_string(exchange.status)}});
+    it = request_counters.emplace(key, handle).first;
+  }
+  return it->second;
+}
+
+ops::Metrics::HistogramHandle ServerCore::duration_series(const Exchange& exchange) {
+  std::lock_guard lock(series_mutex);
+  auto it = request_durations.find(exchange.route);
+  if (it == request_durations.end()) {
+    auto handle = metrics.histogram("fti_http_request_duration_seconds", {{"route", exchange.route_label}});
+    it = request_durations.emplace(exchange.route, handle).first;
+  }
+  return it->second;
 }
 
 void ServerCore::do_accept() {

@@ -77,15 +77,16 @@ std::string label_text(const Labels& labels, const std::string* le = nullptr) {
   return out;
 }
 
-struct Series {
+}  // namespace
+
+struct Metrics::Series {
   double value = 0;                      // counter or gauge
   std::function<double()> callback;      // gauge computed on scrape
   std::vector<std::uint64_t> buckets;    // histogram: cumulative count per upper bound
   double sum = 0;
   std::uint64_t count = 0;
 };
-
-}  // namespace
+using Series = Metrics::Series;
 
 struct Metrics::Family {
   Kind kind = Kind::counter;
@@ -170,16 +171,46 @@ void Metrics::set(const std::string& name, const Labels& labels, double value) {
   s.value = value;
 }
 
-void Metrics::observe(const std::string& name, const Labels& labels, double value) {
-  auto family = family_for(families_, mutex_, name, Kind::histogram, default_buckets());
-  std::lock_guard lock(family->mutex);
-  auto& s = series_for(*family, labels);
-  if (s.buckets.size() != family->bounds.size()) s.buckets.assign(family->bounds.size(), 0);
-  for (std::size_t i = 0; i < family->bounds.size(); ++i) {
-    if (value <= family->bounds[i]) ++s.buckets[i];
+namespace {
+
+// With the family's lock held.
+void add_sample(const Metrics::Family& family, Series& s, double value) {
+  if (s.buckets.size() != family.bounds.size()) s.buckets.assign(family.bounds.size(), 0);
+  for (std::size_t i = 0; i < family.bounds.size(); ++i) {
+    if (value <= family.bounds[i]) ++s.buckets[i];
   }
   s.sum += value;
   ++s.count;
+}
+
+}  // namespace
+
+void Metrics::observe(const std::string& name, const Labels& labels, double value) {
+  auto family = family_for(families_, mutex_, name, Kind::histogram, default_buckets());
+  std::lock_guard lock(family->mutex);
+  add_sample(*family, series_for(*family, labels), value);
+}
+
+Metrics::CounterHandle Metrics::counter(const std::string& name, const Labels& labels) {
+  auto family = family_for(families_, mutex_, name, Kind::counter, {});
+  std::lock_guard lock(family->mutex);
+  return CounterHandle(family, &series_for(*family, labels));
+}
+
+Metrics::HistogramHandle Metrics::histogram(const std::string& name, const Labels& labels) {
+  auto family = family_for(families_, mutex_, name, Kind::histogram, default_buckets());
+  std::lock_guard lock(family->mutex);
+  return HistogramHandle(family, &series_for(*family, labels));
+}
+
+void Metrics::CounterHandle::inc(double by) const {
+  std::lock_guard lock(family_->mutex);
+  series_->value += by;
+}
+
+void Metrics::HistogramHandle::observe(double value) const {
+  std::lock_guard lock(family_->mutex);
+  add_sample(*family_, *series_, value);
 }
 
 void Metrics::gauge_callback(const std::string& name, const Labels& labels, std::function<double()> fn) {

@@ -10,6 +10,8 @@
 #include "support/test_database.hpp"
 #include "api/string_body.hpp"
 #include "fti/api/api.hpp"
+#include "fti/api/status_cache.hpp"
+#include "fti/jobs/event_bus.hpp"
 #include "fti/cleanup/archive.hpp"
 #include "fti/cleanup/job_handler.hpp"
 #include "fti/core/ids.hpp"
@@ -86,6 +88,9 @@ struct Api {
     deps.clock = &clock;
     deps.on_enqueued = [this] { ++enqueued; };
     deps.draining = &draining;
+    deps.events = &events;
+    deps.status_cache = &status_cache;
+    events.subscribe_all([this](const jobs::JobEvent& e) { status_cache.invalidate(e.job_id); });
     api::register_routes(router, deps);
   }
 
@@ -113,6 +118,19 @@ struct Api {
     return call("POST", "/api/v1/jobs" + query, bytes, {{"content-type", content_type}}, tenant);
   }
 
+  // GET /api/v1/jobs/{id} as the server runs it: the quick handler (the status cache) on the
+  // I/O thread, then on a miss the handler.
+  http::Response status(const std::string& id, const std::string& tenant = "t1") {
+    http::Request req = testing::request_for("GET", "/api/v1/jobs/" + id, {});
+    req.tenant = tenant;
+    auto match = router.match("GET", req.path);
+    REQUIRE(match.route);
+    REQUIRE(match.route->options.quick);
+    req.params = match.params;
+    if (auto quick = match.route->options.quick(req)) return std::move(*quick);
+    return match.route->handler(req);
+  }
+
   // Claims every queued job and completes the one with `id`, as a worker would.
   void succeed(const std::string& id) {
     auto claimed = job_store->claim("worker-1", 100, clock.now_ms(), 60000);
@@ -130,6 +148,8 @@ struct Api {
   ops::Metrics metrics;
   fakes::ManualClock clock;
   std::atomic<bool> draining{false};
+  api::JobStatusCache status_cache{clock, std::chrono::milliseconds(1000), 100};
+  jobs::EventBus events;  // after the cache: its subscription goes first
   std::shared_ptr<const Config> config;
   api::ApiDeps deps;
   http::Router router;
@@ -162,6 +182,41 @@ std::string header_of(const http::Response& res, const std::string& name) {
 }
 
 }  // namespace
+
+TEST_CASE("status reads served from memory follow the job: events at once, other changes within the TTL",
+          "[api][status_cache]") {
+  Api api;
+  const std::string id = parse(api.upload(make_zip(api.dir.path())).body).root().get_string("id").value_or("");
+  CHECK(field(api.status(id).body, "status") == "queued");  // read from the store, then kept
+  CHECK(api.status_cache.hits() == 0);
+  CHECK(field(api.status(id).body, "status") == "queued");
+  CHECK(api.status_cache.hits() == 1);
+
+  // Another tenant never gets the kept answer.
+  CHECK(api.status(id, "t2").status == 404);
+
+  // A change that published no event here (another instance's, with the bridge down) shows
+  // once the TTL has passed.
+  REQUIRE(api.job_store->claim("w", 10, api.clock.now_ms(), 60000)->size() == 1);
+  CHECK(field(api.status(id).body, "status") == "queued");
+  api.clock.advance(1000);
+  CHECK(field(api.status(id).body, "status") == "running");
+
+  // The worker's event ("completed") drops the kept answer at once.
+  REQUIRE(*api.job_store->complete(id, 1, R"({"files_in":1})", api.clock.now_ms()));
+  CHECK(field(api.status(id).body, "status") == "running");
+  auto job = api.job_store->get(id, std::string("t1"));
+  REQUIRE(job.ok());
+  api.events.publish(jobs::job_state_event(*job));
+  CHECK(field(api.status(id).body, "status") == "succeeded");
+
+  // So does a change made through the API: the cancel handler publishes "cancelled".
+  api.clock.advance(1);
+  const std::string other = parse(api.upload(make_zip(api.dir.path())).body).root().get_string("id").value_or("");
+  CHECK(field(api.status(other).body, "status") == "queued");
+  REQUIRE(api.call("DELETE", "/api/v1/jobs/" + other).status == 200);
+  CHECK(field(api.status(other).body, "status") == "cancelled");
+}
 
 TEST_CASE("?status= filters the list: failed jobs are the dead-letter view", "[api]") {
   Api api;

@@ -454,10 +454,12 @@ FakeS3Server::FakeS3Server(Options options) : impl_(std::make_unique<Impl>(std::
   ops::declare_standard_metrics(impl_->metrics);
   // Every depth of path, for every method S3 uses (HEAD is served by the GET routes).
   std::string pattern = "/{bucket}";
+  http::RouteOptions public_route;
+  public_route.public_route = true;
   for (int depth = 0; depth <= kMaxKeySegments; ++depth) {
     for (const char* method : {"GET", "PUT", "POST", "DELETE"}) {
       impl_->router.add(method, pattern, [impl = impl_.get()](http::Request& req) { return impl->handle(req); },
-                        http::RouteOptions{.public_route = true});
+                        public_route);
     }
     pattern += fmt::format("/{{k{}}}", depth);
   }

@@ -428,6 +428,87 @@ TEST_CASE("middlewares run before the handler and can answer instead", "[http][s
   CHECK(boom.body.find("\"code\":\"internal\"") != std::string::npos);
 }
 
+TEST_CASE("a quick handler answers while every request thread is busy; declining hands over to the pool",
+          "[http][server]") {
+  ServerOptions options;
+  options.request_threads = 1;
+  TestServer s(options);
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  s.router.add("GET", "/slow", [&](Request&) {
+    entered.set_value();
+    released.wait();
+    return Response::text(200, "slow");
+  });
+  RouteOptions quick;
+  quick.quick = [](const Request& req) -> std::optional<Response> {
+    if (req.params.at("id") == "cached") return Response::json(200, R"({"from":"memory"})");
+    return std::nullopt;
+  };
+  s.router.add("GET", "/jobs/{id}", [](Request&) { return Response::json(200, R"({"from":"store"})"); }, quick);
+  s.start();
+
+  // The one request thread is held by /slow: only an answer made on the I/O thread gets out.
+  auto slow = std::async(std::launch::async, [&] { return s.send("GET", "/slow"); });
+  entered.get_future().wait();
+  auto hit = s.send("GET", "/jobs/cached");
+  CHECK(hit.status == 200);
+  CHECK(hit.body == R"({"from":"memory"})");
+  CHECK(!hit.header("x-request-id").empty());
+
+  release.set_value();
+  CHECK(slow.get().body == "slow");
+  auto miss = s.send("GET", "/jobs/other");
+  CHECK(miss.status == 200);
+  CHECK(miss.body == R"({"from":"store"})");
+  CHECK(s.metrics.value("fti_http_requests_total",
+                        {{"method", "GET"}, {"route", "/jobs/{id}"}, {"status", "200"}}) == 2);
+  CHECK(s.metrics.count("fti_http_request_duration_seconds", {{"route", "/jobs/{id}"}}) == 2);
+}
+
+TEST_CASE("a middleware that would block defers: it and those after it run again on the pool, those before it once",
+          "[http][server]") {
+  TestServer s;
+  std::atomic<int> counted{0};
+  std::atomic<int> deferred{0};
+  std::atomic<int> key_lookups{0};
+  s.middlewares.push_back([&](Request&, const Route&) -> std::optional<Response> {
+    ++counted;  // a token bucket: must see each request once
+    return std::nullopt;
+  });
+  s.middlewares.push_back([&](Request& req, const Route&) -> std::optional<Response> {
+    if (req.header("authorization").empty()) return std::nullopt;
+    if (req.on_io_thread) {
+      ++deferred;
+      return Response::defer();
+    }
+    ++key_lookups;
+    req.tenant = "keyed";
+    return std::nullopt;
+  });
+  RouteOptions quick;
+  quick.quick = [](const Request& req) -> std::optional<Response> {
+    if (req.params.at("id") == "boom") throw std::runtime_error("bug");
+    return Response::text(200, "quick:" + req.tenant + (req.on_io_thread ? ":io" : ":pool"));
+  };
+  s.router.add("GET", "/jobs/{id}", [](Request&) { return Response::text(200, "handler"); }, quick);
+  s.start();
+
+  auto anonymous = s.send("GET", "/jobs/1");
+  CHECK(anonymous.body == "quick::io");
+  auto keyed = s.send("GET", "/jobs/1", {}, {{"Authorization", "Bearer k"}});
+  CHECK(keyed.status == 200);
+  CHECK(keyed.body == "quick:keyed:pool");  // the quick handler still answers, after the lookup
+  CHECK(counted == 2);
+  CHECK(deferred == 1);
+  CHECK(key_lookups == 1);
+
+  auto boom = s.send("GET", "/jobs/boom");
+  CHECK(boom.status == 500);
+  CHECK(boom.body.find("\"code\":\"internal\"") != std::string::npos);
+}
+
 TEST_CASE("stop() closes idle connections, lets in-flight requests finish, then run() returns", "[http][server]") {
   TestServer s;
   std::promise<void> entered;

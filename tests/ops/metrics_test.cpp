@@ -69,6 +69,25 @@ TEST_CASE("an unlabelled histogram and a callback gauge", "[ops][metrics]") {
   CHECK(m.value("fti_depth") == 9);
 }
 
+TEST_CASE("handles update the series their name and labels name, in any label order", "[ops][metrics]") {
+  Metrics m;
+  m.declare_histogram("fti_wait_seconds", "Waits.", {0.1, 1});
+  auto counter = m.counter("fti_things_total", {{"route", "/x"}, {"method", "GET"}});
+  auto histogram = m.histogram("fti_wait_seconds", {{"route", "/x"}});
+  counter.inc();
+  m.inc("fti_things_total", {{"method", "GET"}, {"route", "/x"}}, 2);
+  counter.inc(0.5);
+  histogram.observe(0.05);
+  histogram.observe(0.5);
+  m.observe("fti_wait_seconds", {{"route", "/x"}}, 5);
+  CHECK(m.value("fti_things_total", {{"method", "GET"}, {"route", "/x"}}) == 3.5);
+  CHECK(m.count("fti_wait_seconds", {{"route", "/x"}}) == 3);
+  const std::string text = m.render();
+  CHECK(text.find("fti_wait_seconds_bucket{route=\"/x\",le=\"0.1\"} 1\n") != std::string::npos);
+  CHECK(text.find("fti_wait_seconds_bucket{route=\"/x\",le=\"1\"} 2\n") != std::string::npos);
+  CHECK(text.find("fti_wait_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n") != std::string::npos);
+}
+
 TEST_CASE("every standard metric family is declared", "[ops][metrics]") {
   Metrics m;
   fti::ops::declare_standard_metrics(m);

@@ -32,6 +32,8 @@ class SlaMonitor;
 
 namespace fti::api {
 
+class JobStatusCache;
+
 struct ApiDeps {
   std::shared_ptr<const Config> config;
   db::Database* database = nullptr;     // for /readyz
@@ -62,6 +64,8 @@ struct ApiDeps {
   // SQLite: this process's last WAL checkpoint (the maintenance thread runs one a minute).
   std::function<std::optional<db::CheckpointRecord>()> last_checkpoint;
   const ops::SlaMonitor* sla = nullptr;     // /api/v1/admin/sla; null: the route answers 404
+  // Job status answers in memory (server.status_cache_ms); null: every read goes to the store.
+  JobStatusCache* status_cache = nullptr;
 };
 
 void register_routes(http::Router& router, const ApiDeps& deps);

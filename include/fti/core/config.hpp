@@ -21,6 +21,7 @@ struct ServerConfig {
   int request_threads = 2;           // threads for every other request (short handlers)
   int request_timeout_seconds = 30;  // per read/write on a connection
   int drain_seconds = 20;            // grace period for in-flight work on SIGTERM
+  int status_cache_ms = 1000;        // job status answers kept in memory at most this long; 0: off
 };
 
 struct AuthConfig {

@@ -66,6 +66,9 @@ struct Request {
   // A WebSocket upgrade: the subprotocol its 101 answer selects (Sec-WebSocket-Protocol), set
   // by a middleware or the route's handler to one the client offered; empty selects none.
   std::string websocket_protocol;
+  // True while the middlewares run on an I/O thread (a route with a quick handler): one that
+  // would have to block (a database lookup) answers Response::defer() instead.
+  bool on_io_thread = false;
 
   std::string header(const std::string& lower_name) const;
   std::optional<std::string> query_param(const std::string& name) const;
@@ -84,6 +87,10 @@ struct Response {
   static Response problem(int status, std::string_view code, std::string_view detail);
   // Maps an Error's code to a fitting HTTP status.
   static Response from_error(const Error& error);
+  // A middleware's "not here": run me, and everything after me, again on the pool.
+  static Response defer();
+  bool is_deferred() const { return status == kDeferredStatus; }
+  static constexpr int kDeferredStatus = -1;  // never sent
 };
 
 int status_for_error_code(std::string_view code);

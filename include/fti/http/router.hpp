@@ -20,6 +20,11 @@ using Handler = std::function<Response(Request&)>;
 // The handler may send on the channel before returning: messages wait for the handshake.
 using WebSocketHandler = std::function<std::optional<Response>(Request&, std::shared_ptr<WebSocketChannel> channel)>;
 
+// Answers a request from memory on the connection's I/O thread, after the middlewares, with
+// no thread hand-over: it must not block (no database, no disk, no network). nullopt sends
+// the request on to the route's handler on the pool (a cache miss, say).
+using QuickHandler = std::function<std::optional<Response>(const Request&)>;
+
 struct RouteOptions {
   bool streaming_body = false;   // the handler reads the body itself through body_stream
   bool public_route = false;     // no authentication (health, metrics, the web page)
@@ -27,6 +32,8 @@ struct RouteOptions {
   // The handler may block long (a blob store's network calls, listing a store): it runs on
   // the blocking pool, never on the short-request pool that health probes need.
   bool blocking = false;
+  // Tried first, on the I/O thread; the middlewares then run there too (see Middleware).
+  QuickHandler quick;
 };
 
 struct Route {

@@ -1,7 +1,8 @@
 #pragma once
 // HttpServer: the Beast listener and sessions. HTTP/1.1 keep-alive, a timeout on every read
 // and write, a body limit on every parser, handlers run on a separate blocking pool (never on
-// an I/O thread), and a graceful drain.
+// an I/O thread; only a route's quick handler, which answers from memory, runs there), and a
+// graceful drain.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -44,6 +45,10 @@ struct ServerOptions {
 };
 
 // Runs before the handler (auth, rate limits). Returning a response ends the request there.
+// On a route with a quick handler the middlewares run on the I/O thread first
+// (Request::on_io_thread): there a middleware that would block returns Response::defer(),
+// and it and the ones after it run again on the pool. So a middleware that counts (a token
+// bucket) must not defer after counting.
 using Middleware = std::function<std::optional<Response>(Request&, const Route&)>;
 
 class HttpServer {

@@ -16,6 +16,35 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Metrics {
  public:
+  struct Family;  // opaque; defined in metrics.cpp
+  struct Series;
+
+  // A series looked up once, for code that updates it on every request: an update through a
+  // handle takes the family's lock but builds no label strings and searches nothing. Valid
+  // as long as the Metrics (series are never removed).
+  class CounterHandle {
+   public:
+    void inc(double by = 1.0) const;
+
+   private:
+    friend class Metrics;
+    CounterHandle(Family* family, Series* series) : family_(family), series_(series) {}
+    Family* family_;
+    Series* series_;
+  };
+  class HistogramHandle {
+   public:
+    void observe(double value) const;
+
+   private:
+    friend class Metrics;
+    HistogramHandle(Family* family, Series* series) : family_(family), series_(series) {}
+    Family* family_;
+    Series* series_;
+  };
+  CounterHandle counter(const std::string& name, const Labels& labels);
+  HistogramHandle histogram(const std::string& name, const Labels& labels);
+
   // Declares a family; declaring it again with the same name is a no-op.
   void declare_counter(const std::string& name, const std::string& help);
   void declare_gauge(const std::string& name, const std::string& help);
@@ -32,8 +61,6 @@ class Metrics {
   double value(const std::string& name, const Labels& labels = {}) const;
   // Sample count of a histogram series.
   std::uint64_t count(const std::string& name, const Labels& labels = {}) const;
-
-  struct Family;  // opaque; defined in metrics.cpp
 
  private:
   mutable std::mutex mutex_;
