@@ -11,28 +11,18 @@
 #include <string>
 
 #include "fti/cleanup/archive.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-// One scratch folder per fuzzing process, made once; each input reuses it.
+// One scratch folder per fuzzing process, made once; each input reuses it. It goes when the
+// fuzzer exits normally: libFuzzer ends with exit(), which runs static destructors.
 const fs::path& scratch() {
-  static const fs::path dir = [] {
-    std::string tmpl = (fs::temp_directory_path() / "fti-archive-fuzz-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    return fs::path(tmpl);
-  }();
-  return dir;
+  static const fti::testing::TempDir dir("archive-fuzz");
+  return dir.path();
 }
-
-// Removes the scratch folder when the fuzzer exits normally.
-struct Cleanup {
-  ~Cleanup() {
-    std::error_code ec;
-    fs::remove_all(scratch(), ec);
-  }
-} cleanup_at_exit;
 
 }  // namespace
 

@@ -233,7 +233,8 @@ class FormatPass final : public Pass {
   }
 
   Status make_scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "fti-format-XXXXXX").string();
+    const fs::path parent = options_.scratch_parent.empty() ? fs::temp_directory_path() : options_.scratch_parent;
+    std::string tmpl = (parent / "fti-format-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) return Error(errc::io_error, "cannot create a folder for the formatters");
     scratch_ = tmpl;
     std::error_code ec;

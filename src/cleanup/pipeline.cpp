@@ -349,6 +349,7 @@ Result<PipelineOutput> run_pipeline(const fs::path& input, const fs::path& out_z
   FormatPassOptions format = options.format;
   format.profile = options.profile;
   format.cancelled = options.cancelled;
+  format.scratch_parent = scratch->path();
   std::vector<std::unique_ptr<Pass>> passes = default_passes(
       llm_options_for(options, scratch->path(), pass_percent), options.formatters ? &format : nullptr);
   for (std::size_t k = 0; k < passes.size(); ++k) {

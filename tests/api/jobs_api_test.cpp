@@ -9,6 +9,7 @@
 #include "fakes/manual_clock.hpp"
 #include "support/test_database.hpp"
 #include "api/string_body.hpp"
+#include "support/temp_dir.hpp"
 #include "fti/api/api.hpp"
 #include "fti/api/status_cache.hpp"
 #include "fti/jobs/event_bus.hpp"
@@ -26,24 +27,6 @@ using namespace fti;
 namespace fs = std::filesystem;
 
 namespace {
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("fti-api-test-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 
 std::string read_all(http::BodySource& source) {
   std::string out;
@@ -141,7 +124,7 @@ struct Api {
   }
 
   testing::TestDatabase test_db;  // SQLite, or PostgreSQL when the suite runs against it
-  ScratchDir dir;
+  testing::TempDir dir{"api-test"};
   std::unique_ptr<db::Database> database;
   std::unique_ptr<storage::BlobStore> blobs;
   std::unique_ptr<jobs::JobStore> job_store;

@@ -10,6 +10,7 @@
 #include "fakes/fake_s3_server.hpp"
 #include "fakes/manual_clock.hpp"
 #include "api/string_body.hpp"
+#include "support/temp_dir.hpp"
 #include "fti/api/api.hpp"
 #include "fti/cleanup/archive.hpp"
 #include "fti/cleanup/job_handler.hpp"
@@ -29,9 +30,6 @@ namespace {
 
 struct S3Api {
   S3Api() {
-    std::random_device rd;
-    dir = fs::temp_directory_path() / ("fti-s3-api-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(dir);
     auto db = db::open_database("sqlite:" + (dir / "fti.db").string(), {});
     REQUIRE(db.ok());
     database = std::move(db).value();
@@ -55,11 +53,6 @@ struct S3Api {
     deps.draining = &draining;
     api::register_routes(router, deps);
   }
-  ~S3Api() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-
   http::Response call(const std::string& method, const std::string& target, std::string body = {}) {
     http::Request req;
     req.method = method;
@@ -87,7 +80,7 @@ struct S3Api {
 
   fakes::ManualClock clock;
   fakes::FakeS3Server s3{fakes::FakeS3Server::Options{.clock = &clock}};
-  fs::path dir;
+  testing::TempDir dir{"s3-api"};
   std::unique_ptr<db::Database> database;
   std::unique_ptr<storage::BlobStore> blobs;
   std::unique_ptr<jobs::JobStore> job_store;
@@ -116,7 +109,7 @@ std::string make_zip(const fs::path& scratch) {
 
 TEST_CASE("with S3 storage the result endpoint redirects to a presigned URL that serves the bytes", "[api][s3]") {
   S3Api api;
-  auto created = api.call("POST", "/api/v1/jobs?filename=messy.zip", make_zip(api.dir));
+  auto created = api.call("POST", "/api/v1/jobs?filename=messy.zip", make_zip(api.dir.path()));
   REQUIRE(created.status == 201);
   auto id = json::Document::parse(created.body).value().root().get_string("id").value_or("");
   REQUIRE(api.s3.object("fake-bucket", "uploads/" + id));  // the upload went to the bucket
@@ -146,7 +139,7 @@ TEST_CASE("with S3 storage the result endpoint redirects to a presigned URL that
 
 TEST_CASE("with S3 storage a missing result is still our 500, not a redirect to a 404", "[api][s3]") {
   S3Api api;
-  auto created = api.call("POST", "/api/v1/jobs?filename=messy.zip", make_zip(api.dir));
+  auto created = api.call("POST", "/api/v1/jobs?filename=messy.zip", make_zip(api.dir.path()));
   auto id = json::Document::parse(created.body).value().root().get_string("id").value_or("");
   api.succeed(id);
   auto res = api.call("GET", "/api/v1/jobs/" + id + "/result");

@@ -16,29 +16,16 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace fti::cleanup::testing {
 
 namespace fs = std::filesystem;
 
-// A temporary folder removed at the end of the test.
-class TempDir {
+// A temporary folder removed at the end of the test (the shared one, named for these tests).
+class TempDir : public fti::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "fti-cleanup-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  fs::path path_;
+  TempDir() : fti::testing::TempDir("cleanup-test") {}
 };
 
 inline void write_file(const fs::path& p, const std::string& data) {

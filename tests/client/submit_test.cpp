@@ -16,6 +16,7 @@
 #include "fti/http/server.hpp"
 #include "fti/ops/metrics.hpp"
 #include "support/captured_file.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace fti;
@@ -102,8 +103,8 @@ using Capture = fti::testing::CapturedFile;
 
 TEST_CASE("submit polls when the event stream ends early, and follows the result's redirect without the key",
           "[client][submit]") {
-  const fs::path dir = fs::temp_directory_path() / ("fti-client-submit-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const fti::testing::TempDir temp("client-submit");
+  const fs::path& dir = temp.path();
   fs::create_directories(dir / "my project" / "src");
   std::ofstream(dir / "my project" / "src" / "a.c") << "int a;\r\n";
   FakeJobServer server;
@@ -152,5 +153,4 @@ TEST_CASE("submit polls when the event stream ends early, and follows the result
     INFO(entry.path());
     CHECK((entry.path().filename() == "my project" || entry.path().filename() == "out.zip"));
   }
-  fs::remove_all(dir);
 }

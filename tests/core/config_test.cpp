@@ -7,13 +7,17 @@
 
 #include "fti/core/config.hpp"
 #include "fti/core/ip_range.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+// The config files of this run, all removed when the test binary exits.
+const fti::testing::TempDir config_files("config");
+
 std::string write_temp(const std::string& text) {
-  auto p = fs::temp_directory_path() / ("fti-config-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::rand()) + ".toml");
+  static int written = 0;
+  auto p = config_files / ("config-" + std::to_string(++written) + ".toml");
   std::ofstream(p) << text;
   return p.string();
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fti/core/http_client.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 // A socket that listens but never accepts: connects succeed, answers never come.
@@ -317,7 +318,8 @@ TEST_CASE("an upload from a file reports its bytes going out, up to the whole fi
     if (at != std::string::npos) received_length = head.substr(at + 16, head.find('\r', at) - at - 16);
     write_all(fd, response_head(201, 2) + "ok");
   });
-  const std::string path = "/tmp/fti-http-upload-" + std::to_string(::getpid()) + ".bin";
+  const fti::testing::TempDir dir("http-upload");
+  const std::string path = (dir / "upload.bin").string();
   {
     std::FILE* f = std::fopen(path.c_str(), "wb");
     REQUIRE(f);
@@ -337,7 +339,6 @@ TEST_CASE("an upload from a file reports its bytes going out, up to the whole fi
     return true;
   };
   auto r = fti::HttpClient().send(req);
-  std::remove(path.c_str());
   REQUIRE(r.ok());
   CHECK(r->status == 201);
   CHECK(received_length == std::to_string(512 << 10));
@@ -353,7 +354,6 @@ TEST_CASE("an upload from a file reports its bytes going out, up to the whole fi
     std::fclose(f);
   }
   auto stopped = fti::HttpClient().send(req);
-  std::remove(path.c_str());
   REQUIRE_FALSE(stopped.ok());
   CHECK(stopped.error().code == "cancelled");
 }

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "db/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "db/db_test_util.hpp"
 #include "fti/db/database.hpp"
 

@@ -17,7 +17,8 @@ fti::ProcessResult run_cli(std::vector<std::string> args) {
 }  // namespace
 
 TEST_CASE("clean works offline on an archive and on a folder", "[e2e][cli]") {
-  auto dir = make_temp_dir("cli");
+  const TempDir temp("e2e-cli");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   auto out = dir / "clean.zip";
   auto report = dir / "r.json";
@@ -35,7 +36,8 @@ TEST_CASE("clean works offline on an archive and on a folder", "[e2e][cli]") {
 }
 
 TEST_CASE("clean exits 1 on a bad archive and 2 on bad usage, with one-line errors", "[e2e][cli]") {
-  auto dir = make_temp_dir("cli-bad");
+  const TempDir temp("e2e-cli-bad");
+  const fs::path& dir = temp.path();
   write_file(dir / "notes.txt", "not an archive\n");
   auto bad = run_cli({"clean", (dir / "notes.txt").string(), "-o", (dir / "x.zip").string()});
   CHECK(bad.exit_code == 1);
@@ -51,7 +53,8 @@ TEST_CASE("clean exits 1 on a bad archive and 2 on bad usage, with one-line erro
 }
 
 TEST_CASE("serve refuses open auth on a non-loopback address", "[e2e][cli]") {
-  auto dir = make_temp_dir("cli-open");
+  const TempDir temp("e2e-cli-open");
+  const fs::path& dir = temp.path();
   auto r = run_cli({"serve", "--listen", "0.0.0.0:0", "--data-dir", (dir / "data").string()});
   CHECK(r.exit_code == 2);
   CHECK(r.stderr_data.find("auth.mode") != std::string::npos);

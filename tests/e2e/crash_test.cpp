@@ -31,7 +31,8 @@ std::vector<std::string> lines_of(const fs::path& file) {
 
 TEST_CASE("a worker killed with -9 mid-run loses no job and re-runs only what was in flight", "[e2e][slow]") {
   constexpr int kJobs = 30000;
-  auto dir = make_temp_dir("crash-engine");
+  const TempDir temp("e2e-crash-engine");
+  const fs::path& dir = temp.path();
   auto db = dir / "jobs.db";
   auto executions = dir / "executions.txt";
   const std::string url = "sqlite:" + db.string();
@@ -46,6 +47,16 @@ TEST_CASE("a worker killed with -9 mid-run loses no job and re-runs only what wa
     ::execl("/bin/sh", "sh", "-c", (bench + " --work-only > /dev/null 2>&1").c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
+  // A failed REQUIRE below still ends the worker before its folder is removed.
+  struct KillGroupOnExit {
+    pid_t pid;
+    ~KillGroupOnExit() {
+      if (::waitpid(pid, nullptr, WNOHANG) != 0) return;  // already reaped by the test
+      ::setpgid(pid, pid);
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } kill_on_exit{pid};
   REQUIRE(wait_until([&] { return lines_of(executions).size() >= kJobs / 3; }, std::chrono::seconds(60)));
   // The shell runs the binary as its child: kill the whole process group at once.
   ::setpgid(pid, pid);

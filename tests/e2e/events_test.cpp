@@ -45,7 +45,8 @@ int port_of(const Server& server) {
 }  // namespace
 
 TEST_CASE("a WebSocket subscribes to a job and receives its progress and completion", "[e2e][events]") {
-  auto dir = make_temp_dir("events");
+  const TempDir temp("e2e-events");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   // The job cannot finish before the client is subscribed: while "work" is a file, no attempt
   // can make its scratch folder and each one fails (retryably). Removing the file lets the

@@ -8,7 +8,8 @@
 using namespace fti::e2e;
 
 TEST_CASE("a server job formats Python, C, Go and JavaScript and lists the tools", "[e2e][format]") {
-  auto dir = make_temp_dir("format");
+  const TempDir temp("e2e-format");
+  const fs::path& dir = temp.path();
   auto tree = dir / "messy";
   write_file(tree / "app.py", "def f( a ):\n  return {'k':a}\n");
   write_file(tree / "main.c", "int main(){int x=1;if(x){return 0;}return 1;}\n");
@@ -48,7 +49,8 @@ TEST_CASE("a server job formats Python, C, Go and JavaScript and lists the tools
 }
 
 TEST_CASE("an unknown style profile is refused at upload", "[e2e][format]") {
-  auto dir = make_temp_dir("profile");
+  const TempDir temp("e2e-profile");
+  const fs::path& dir = temp.path();
   write_file(dir / "t/a.py", "x = 1\n");
   auto zip = dir / "t.zip";
   REQUIRE(sh("cd '" + (dir / "t").string() + "' && zip -qr '" + zip.string() + "' .") == 0);
@@ -62,7 +64,8 @@ TEST_CASE("an unknown style profile is refused at upload", "[e2e][format]") {
 }
 
 TEST_CASE("clean: --no-format leaves sources as normalised, an unknown --profile is bad usage", "[e2e][format]") {
-  auto dir = make_temp_dir("clean-format");
+  const TempDir temp("e2e-clean-format");
+  const fs::path& dir = temp.path();
   write_file(dir / "in/app.py", "x=( 1 )\n");
   auto clean = [&](std::vector<std::string> extra) {
     fti::ProcessSpec spec;

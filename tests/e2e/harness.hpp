@@ -20,6 +20,7 @@
 #include "fti/core/http_client.hpp"
 #include "fti/core/json.hpp"
 #include "fti/core/process.hpp"
+#include "support/temp_dir.hpp"
 
 extern char** environ;
 
@@ -36,12 +37,9 @@ inline constexpr std::int64_t kSanitizerRssAllowance = 0;
 
 namespace fs = std::filesystem;
 
-inline fs::path make_temp_dir(const std::string& tag) {
-  auto p = fs::temp_directory_path() /
-           ("fti-e2e-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
-  fs::create_directories(p);
-  return p;
-}
+// Each test's folder: declared before the servers and processes that run in it, so they
+// are stopped before it is removed.
+using fti::testing::TempDir;
 
 inline std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

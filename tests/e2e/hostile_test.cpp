@@ -70,7 +70,8 @@ fti::ProcessResult run_clean(const fs::path& input, const fs::path& work) {
 
 TEST_CASE("hostile uploads are refused with a code or contained and reported, in bounded memory",
           "[e2e][hostile]") {
-  auto dir = make_temp_dir("hostile");
+  const TempDir temp("e2e-hostile");
+  const fs::path& dir = temp.path();
   auto inputs = make_hostile_inputs(dir);
   Server server(dir / "data");
   const std::int64_t server_before = server.peak_rss_bytes();
@@ -113,7 +114,8 @@ TEST_CASE("hostile uploads are refused with a code or contained and reported, in
 }
 
 TEST_CASE("finishthisidea clean gives the same codes on one error line, in bounded memory", "[e2e][hostile][cli]") {
-  auto dir = make_temp_dir("hostile-cli");
+  const TempDir temp("e2e-hostile-cli");
+  const fs::path& dir = temp.path();
   auto inputs = make_hostile_inputs(dir, "bomb.zip,many.zip,many.tar.gz,hardlink-abs.tar,clash.tar,nested.zip");
   for (const auto& input : inputs) {
     INFO(input.name);

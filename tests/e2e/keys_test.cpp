@@ -42,7 +42,8 @@ int lines_of(const std::string& text) {
 }  // namespace
 
 TEST_CASE("keys create prints a key once; it works against serve until keys revoke", "[e2e][cli][keys]") {
-  auto dir = make_temp_dir("keys");
+  const TempDir temp("e2e-keys");
+  const fs::path& dir = temp.path();
   const std::string data = (dir / "data").string();
 
   auto empty = run_fti({"keys", "list", "--data-dir", data});
@@ -101,7 +102,8 @@ TEST_CASE("keys create prints a key once; it works against serve until keys revo
 }
 
 TEST_CASE("keys: bad usage exits 2 and an unknown id exits 1, each with one line", "[e2e][cli][keys]") {
-  auto dir = make_temp_dir("keys-bad");
+  const TempDir temp("e2e-keys-bad");
+  const fs::path& dir = temp.path();
   const std::string data = (dir / "data").string();
   struct Case {
     std::vector<std::string> args;
@@ -132,7 +134,8 @@ TEST_CASE("keys: bad usage exits 2 and an unknown id exits 1, each with one line
 }
 
 TEST_CASE("migrate applies the migrations once and keys follow --config", "[e2e][cli][keys]") {
-  auto dir = make_temp_dir("migrate");
+  const TempDir temp("e2e-migrate");
+  const fs::path& dir = temp.path();
   const std::string db = (dir / "elsewhere.db").string();
   write_file(dir / "fti.toml", "[database]\nurl = \"sqlite:" + db + "\"\n");
   const std::string config = (dir / "fti.toml").string();

@@ -108,7 +108,8 @@ fti::json::Value llm_section(const fti::json::Document& doc) {
 }  // namespace
 
 TEST_CASE("with Ollama configured, a job's report shows Ollama calls at no cost", "[e2e][llm]") {
-  auto dir = make_temp_dir("llm-ollama");
+  const TempDir temp("e2e-llm-ollama");
+  const fs::path& dir = temp.path();
   FakeLlmProcess ollama(dir);
   Server server(dir / "data", {"FTI_LLM_MODE=auto", "FTI_LLM_OLLAMA_URLS=" + ollama.url()});
   auto job = run_job(server, make_llm_zip(dir));
@@ -133,7 +134,8 @@ TEST_CASE("with Ollama configured, a job's report shows Ollama calls at no cost"
 }
 
 TEST_CASE("with Ollama failing, the job falls back to the cloud models and records their cost", "[e2e][llm]") {
-  auto dir = make_temp_dir("llm-fallback");
+  const TempDir temp("e2e-llm-fallback");
+  const fs::path& dir = temp.path();
   FakeLlmProcess ollama(dir / "ollama");
   FakeLlmProcess cloud(dir / "cloud");
   ollama.set_default(R"({"kind":"status","status":503,"error_type":"server busy"})");
@@ -160,7 +162,8 @@ TEST_CASE("with Ollama failing, the job falls back to the cloud models and recor
 }
 
 TEST_CASE("with every model down, the job still succeeds and the report says why", "[e2e][llm]") {
-  auto dir = make_temp_dir("llm-down");
+  const TempDir temp("e2e-llm-down");
+  const fs::path& dir = temp.path();
   auto down = "http://127.0.0.1:" + std::to_string(closed_port());
   Server server(dir / "data", {"FTI_LLM_MODE=auto", "FTI_LLM_OLLAMA_URLS=" + down,
                                "FTI_LLM_OPENAI_BASE_URL=" + down + "/v1", "FTI_LLM_OPENAI_API_KEY=sk-test",

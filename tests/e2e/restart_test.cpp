@@ -17,7 +17,8 @@ std::vector<std::string> submit(const Server& server, const fs::path& zip, int n
 }  // namespace
 
 TEST_CASE("a crash while jobs are queued or running loses none of them", "[e2e]") {
-  auto dir = make_temp_dir("crash");
+  const TempDir temp("e2e-crash");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   // One worker and short leases: most jobs are still queued, one is running, at the kill.
   Server server(dir / "data", {"FTI_WORKERS_MIN=1", "FTI_JOBS_LEASE_MS=1500"});
@@ -32,7 +33,8 @@ TEST_CASE("a crash while jobs are queued or running loses none of them", "[e2e]"
 }
 
 TEST_CASE("a graceful restart (SIGTERM) loses no job either", "[e2e]") {
-  auto dir = make_temp_dir("term");
+  const TempDir temp("e2e-term");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   Server server(dir / "data", {"FTI_WORKERS_MIN=1", "FTI_JOBS_LEASE_MS=1500"});
   auto ids = submit(server, zip, 4);

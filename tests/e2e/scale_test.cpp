@@ -49,19 +49,15 @@ std::string random_suffix() {
 // The temp folder of one run, removed on every way out of the test.
 class TempTree {
  public:
-  explicit TempTree(const std::string& tag) : path_(make_temp_dir(tag)) {
+  explicit TempTree(const std::string& tag) : dir_("e2e-" + tag) {
     // nginx's workers (www-data when the test runs as root) must reach their prefix inside.
-    fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                               fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                     fs::perms::others_read | fs::perms::others_exec);
   }
-  ~TempTree() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
+  const fs::path& path() const { return dir_.path(); }
 
  private:
-  fs::path path_;
+  TempDir dir_;
 };
 
 // postgresql://user@host:port/db?opts with the database name replaced.

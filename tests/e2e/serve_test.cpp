@@ -16,7 +16,8 @@ std::string error_code_of(const std::string& json) {
 }  // namespace
 
 TEST_CASE("an uploaded codebase is cleaned end to end over HTTP", "[e2e]") {
-  auto dir = make_temp_dir("upload");
+  const TempDir temp("e2e-upload");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   Server server(dir / "data");
 
@@ -80,7 +81,8 @@ TEST_CASE("an uploaded codebase is cleaned end to end over HTTP", "[e2e]") {
 }
 
 TEST_CASE("the embedded defaults work: no config, no flags, data in ./data", "[e2e]") {
-  auto dir = make_temp_dir("defaults");
+  const TempDir temp("e2e-defaults");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   Server server(Server::InWorkingDir{}, dir / "cwd");
   auto created = server.upload_file(zip, "application/zip");
@@ -93,7 +95,8 @@ TEST_CASE("the embedded defaults work: no config, no flags, data in ./data", "[e
 }
 
 TEST_CASE("multipart uploads from a browser form are accepted", "[e2e]") {
-  auto dir = make_temp_dir("multipart");
+  const TempDir temp("e2e-multipart");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   Server server(dir / "data");
   auto out = dir / "resp.json";
@@ -108,7 +111,8 @@ TEST_CASE("multipart uploads from a browser form are accepted", "[e2e]") {
 }
 
 TEST_CASE("bad uploads get clear errors and the server keeps serving", "[e2e]") {
-  auto dir = make_temp_dir("bad");
+  const TempDir temp("e2e-bad");
+  const fs::path& dir = temp.path();
   Server server(dir / "data", {"FTI_SERVER_MAX_UPLOAD_BYTES=1048576"});
 
   SECTION("not an archive: 415 with a code, nothing queued") {
@@ -160,7 +164,8 @@ TEST_CASE("bad uploads get clear errors and the server keeps serving", "[e2e]") 
 }
 
 TEST_CASE("another tenant's job, unknown routes and early downloads answer properly", "[e2e]") {
-  auto dir = make_temp_dir("errors");
+  const TempDir temp("e2e-errors");
+  const fs::path& dir = temp.path();
   Server server(dir / "data");
   auto missing = server.request("GET", "/api/v1/jobs/01NOSUCHJOB0000000000000000");
   CHECK(missing.status == 404);
@@ -170,7 +175,8 @@ TEST_CASE("another tenant's job, unknown routes and early downloads answer prope
 }
 
 TEST_CASE("memory does not grow with the upload's size", "[e2e][slow]") {
-  auto dir = make_temp_dir("stream");
+  const TempDir temp("e2e-stream");
+  const fs::path& dir = temp.path();
   Server server(dir / "data");
   // 160 MiB of incompressible data in a tar: far more than the server may hold in memory.
   REQUIRE(sh("cd '" + dir.string() + "' && head -c 167772160 /dev/urandom > big.bin && tar cf big.tar big.bin") == 0);
@@ -189,7 +195,8 @@ TEST_CASE("a job over its memory limit fails with resource_limit and the server 
   SUCCEED("skipped: AddressSanitizer builds run cleanup children without a memory limit");
   return;
 #endif
-  auto dir = make_temp_dir("memlimit");
+  const TempDir temp("e2e-memlimit");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   Server server(dir / "data", {"FTI_LIMITS_JOB_MEMORY_BYTES=33554432"});
   auto created = server.upload_file(zip, "application/zip");
@@ -203,7 +210,8 @@ TEST_CASE("a job over its memory limit fails with resource_limit and the server 
 }
 
 TEST_CASE("uploads that belong to no job are swept once they are an hour old", "[e2e]") {
-  auto dir = make_temp_dir("orphans");
+  const TempDir temp("e2e-orphans");
+  const fs::path& dir = temp.path();
   auto uploads = dir / "data/blobs/uploads";
   write_file(uploads / "01OLDORPHAN000000000000000", "left by a crash");
   write_file(uploads / "01NEWORPHAN000000000000000", "an upload still arriving");
@@ -214,7 +222,8 @@ TEST_CASE("uploads that belong to no job are swept once they are an hour old", "
 }
 
 TEST_CASE("with storage replicas, every blob of a job reaches the replica", "[e2e]") {
-  auto dir = make_temp_dir("replicas");
+  const TempDir temp("e2e-replicas");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   const auto replica = dir / "replica";
   Server server(dir / "data", {"FTI_STORAGE_REPLICAS=file:" + replica.string()});

@@ -25,7 +25,8 @@ fti::HttpResponse polite_get(const Server& server, const std::string& path) {
 }  // namespace
 
 TEST_CASE("shedding: a burst gets 429 and 503 with Retry-After, and every accepted upload is cleaned", "[e2e][shedding]") {
-  auto dir = make_temp_dir("shedding");
+  const TempDir temp("e2e-shedding");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   // Per address: in "open" mode the one (anonymous) tenant is the admin, whom the tenant
   // bucket lets through.

@@ -78,7 +78,8 @@ std::string key_from(const std::string& created) {
 }  // namespace
 
 TEST_CASE("submit cleans a folder on a server, showing upload and job progress", "[e2e][cli][submit]") {
-  auto dir = make_temp_dir("submit");
+  const TempDir temp("e2e-submit");
+  const fs::path& dir = temp.path();
   auto tree = make_messy_tree(dir / "messy");
   Server server(dir / "data");
   auto out = dir / "out.zip";
@@ -112,7 +113,8 @@ TEST_CASE("submit cleans a folder on a server, showing upload and job progress",
 }
 
 TEST_CASE("submit sends an archive as it is; plain progress goes to stderr", "[e2e][cli][submit]") {
-  auto dir = make_temp_dir("submit-zip");
+  const TempDir temp("e2e-submit-zip");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   Server server(dir / "data");
   auto out = dir / "from-zip.zip";
@@ -129,7 +131,8 @@ TEST_CASE("submit sends an archive as it is; plain progress goes to stderr", "[e
 }
 
 TEST_CASE("submit exits 1 with the job's error code when the job fails", "[e2e][cli][submit]") {
-  auto dir = make_temp_dir("submit-fail");
+  const TempDir temp("e2e-submit-fail");
+  const fs::path& dir = temp.path();
   // A zip-slip entry: the server takes the upload, the cleanup refuses to extract it.
   write_file(dir / "mk.py",
              "import zipfile, sys\n"
@@ -150,7 +153,8 @@ TEST_CASE("submit exits 1 with the job's error code when the job fails", "[e2e][
 }
 
 TEST_CASE("submit to a server with API keys: without one exits 2 and says to give --api-key", "[e2e][cli][submit]") {
-  auto dir = make_temp_dir("submit-auth");
+  const TempDir temp("e2e-submit-auth");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   const std::string data = (dir / "data").string();
   auto created = run_fti({"keys", "create", "--tenant", "acme", "--data-dir", data});
@@ -180,7 +184,8 @@ TEST_CASE("submit to a server with API keys: without one exits 2 and says to giv
 }
 
 TEST_CASE("submit to a port where no server listens exits 2 at once", "[e2e][cli][submit]") {
-  auto dir = make_temp_dir("submit-noserver");
+  const TempDir temp("e2e-submit-noserver");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   // A port that was just free: bind, learn it, close.
   int port = 0;
@@ -204,7 +209,8 @@ TEST_CASE("submit to a port where no server listens exits 2 at once", "[e2e][cli
 }
 
 TEST_CASE("submit polls the job when the server refuses its WebSocket, and waits out 429s", "[e2e][cli][submit]") {
-  auto dir = make_temp_dir("submit-poll");
+  const TempDir temp("e2e-submit-poll");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   // One request per 4 s from an address: the upload takes the burst, so the WebSocket upgrade
   // right after it is refused (429); polling and the download wait for tokens (Retry-After).
@@ -222,7 +228,8 @@ TEST_CASE("submit polls the job when the server refuses its WebSocket, and waits
 }
 
 TEST_CASE("submit gives up on a busy server when its Retry-After would pass the --timeout", "[e2e][cli][submit]") {
-  auto dir = make_temp_dir("submit-busy");
+  const TempDir temp("e2e-submit-busy");
+  const fs::path& dir = temp.path();
   auto zip = make_messy_zip(dir);
   Server server(dir / "data", {"FTI_SHEDDING_CLIENT_RATE=0.01", "FTI_SHEDDING_CLIENT_BURST=1"});
   REQUIRE(server.request("GET", "/api/v1/jobs").status == 200);  // takes this address's only token
@@ -238,7 +245,8 @@ TEST_CASE("submit gives up on a busy server when its Retry-After would pass the 
 }
 
 TEST_CASE("submit's memory does not grow with the archive: zip, upload and download stream", "[e2e][cli][submit][slow]") {
-  auto dir = make_temp_dir("submit-big");
+  const TempDir temp("e2e-submit-big");
+  const fs::path& dir = temp.path();
   // 64 MiB that does not compress, beside a file to clean.
   REQUIRE(sh("mkdir -p '" + dir.string() + "/big' && head -c 67108864 /dev/urandom > '" + dir.string() +
              "/big/blob.bin'") == 0);
@@ -259,7 +267,8 @@ TEST_CASE("submit's memory does not grow with the archive: zip, upload and downl
 }
 
 TEST_CASE("Ctrl-C stops submit at once and leaves no temporary zip", "[e2e][cli][submit]") {
-  auto dir = make_temp_dir("submit-interrupt");
+  const TempDir temp("e2e-submit-interrupt");
+  const fs::path& dir = temp.path();
   auto tree = make_messy_tree(dir / "messy");
   fs::create_directories(dir / "tmp");
   // The upload is refused with a long Retry-After, so submit is waiting when the signal comes.

@@ -4,24 +4,16 @@
 #include <fstream>
 
 #include "fti/storage/local_blob_store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace fti::storage;
 
-namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("fti-blobs-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
+using fti::testing::TempDir;
 
 TEST_CASE("a blob written in pieces reads back whole", "[storage]") {
   TempDir dir;
-  auto store = make_local_blob_store(dir.path);
+  auto store = make_local_blob_store(dir.path());
   REQUIRE(store.ok());
   auto w = (*store)->open_writer("uploads/job1");
   REQUIRE(w.ok());
@@ -43,7 +35,7 @@ TEST_CASE("a blob written in pieces reads back whole", "[storage]") {
 
 TEST_CASE("an aborted or abandoned write leaves no blob and no temp file", "[storage]") {
   TempDir dir;
-  auto store = make_local_blob_store(dir.path);
+  auto store = make_local_blob_store(dir.path());
   REQUIRE(store.ok());
   {
     auto w = (*store)->open_writer("a/b");
@@ -56,13 +48,13 @@ TEST_CASE("an aborted or abandoned write leaves no blob and no temp file", "[sto
   }  // destroyed without commit
   CHECK((*store)->stat("a/b").error().code == "not_found");
   CHECK((*store)->stat("a/c").error().code == "not_found");
-  CHECK(fs::is_empty(dir.path / ".tmp"));
+  CHECK(fs::is_empty(dir.path() / ".tmp"));
   CHECK((*store)->list("").value().empty());
 }
 
 TEST_CASE("keys that could escape the store are refused", "[storage]") {
   TempDir dir;
-  auto store = make_local_blob_store(dir.path);
+  auto store = make_local_blob_store(dir.path());
   REQUIRE(store.ok());
   for (std::string key : {"../x", "/etc/passwd", "a/../../b", "", "a//b", "a/./b", "sp ace", "a\\b"}) {
     INFO(key);
@@ -75,7 +67,7 @@ TEST_CASE("keys that could escape the store are refused", "[storage]") {
 
 TEST_CASE("missing blobs answer not_found; remove is idempotent; list filters by prefix", "[storage]") {
   TempDir dir;
-  auto store = make_local_blob_store(dir.path);
+  auto store = make_local_blob_store(dir.path());
   REQUIRE(store.ok());
   CHECK((*store)->open_reader("nope").error().code == "not_found");
   REQUIRE(put_bytes(**store, "results/1.zip", "zip").ok());
@@ -92,9 +84,9 @@ TEST_CASE("missing blobs answer not_found; remove is idempotent; list filters by
 
 TEST_CASE("temp files left by a crash are swept when the store opens", "[storage]") {
   TempDir dir;
-  fs::create_directories(dir.path / ".tmp");
-  { std::ofstream(dir.path / ".tmp" / "stale.part") << "half a blob"; }
-  auto store = make_local_blob_store(dir.path);
+  fs::create_directories(dir.path() / ".tmp");
+  { std::ofstream(dir.path() / ".tmp" / "stale.part") << "half a blob"; }
+  auto store = make_local_blob_store(dir.path());
   REQUIRE(store.ok());
-  CHECK(fs::is_empty(dir.path / ".tmp"));
+  CHECK(fs::is_empty(dir.path() / ".tmp"));
 }

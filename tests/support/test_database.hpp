@@ -10,7 +10,7 @@
 #include <random>
 #include <string>
 
-#include "db/temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "fti/db/database.hpp"
 #include "fti/db/migrations.hpp"
 

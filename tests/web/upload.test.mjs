@@ -359,12 +359,19 @@ async function run() {
 async function cleanUp() {
   if (browser) await browser.close().catch(() => {});
   await Promise.all(children.map(stop));
-  rmSync(scratch, { recursive: true, force: true });
+  removeScratch();
+}
+
+// KEEP_TEST_TEMP=1 keeps the folder for debugging, as the C++ tests do.
+function removeScratch() {
+  if (process.env.KEEP_TEST_TEMP === '1') console.error('KEEP_TEST_TEMP=1: keeping ' + scratch);
+  else rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });  // children may be dying still
 }
 
 const watchdog = setTimeout(() => {
   console.error('web_ui: FAILED: the test took longer than ' + TOTAL_MS / 1000 + ' s');
   for (const child of children) child.kill('SIGKILL');
+  removeScratch();
   process.exit(1);
 }, TOTAL_MS);
 

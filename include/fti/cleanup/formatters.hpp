@@ -90,6 +90,9 @@ struct FormatPassOptions {
   // Shared by the runs of one process; null: the pass makes its own.
   std::shared_ptr<FormatterRegistry> registry;
   std::function<bool()> cancelled;  // polled while a formatter runs; true kills it
+  // Where the pass makes its own folder (configs, caches); empty: the system temp folder.
+  // The pipeline passes its run's folder, so a run killed mid-format leaves nothing elsewhere.
+  std::filesystem::path scratch_parent;
 };
 
 std::unique_ptr<Pass> make_format_pass(FormatPassOptions options);
