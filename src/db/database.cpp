@@ -81,6 +81,10 @@ std::optional<std::string> Row::opt_text(std::size_t i) const {
   return get_text(i);
 }
 
+Result<std::int64_t> Connection::copy_in(std::string_view copy_sql, std::string_view /*rows*/) {
+  return Error(errc::internal, "COPY needs PostgreSQL; this database cannot run: " + std::string(copy_sql.substr(0, 80)));
+}
+
 namespace {
 
 // One try of the transaction; the caller retries when the error is db_busy.

@@ -19,6 +19,18 @@ void append_quoted(std::string& out, std::string_view v) {
   out += '"';
 }
 
+void append_copy_text(std::string& out, std::string_view v) {
+  for (char ch : v) {
+    switch (ch) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += ch;
+    }
+  }
+}
+
 }  // namespace
 
 std::string pg_array(const std::vector<Value>& column) {
@@ -40,6 +52,25 @@ std::string pg_array(const std::vector<Value>& column) {
   }
   out += '}';
   return out;
+}
+
+void append_copy_row(std::string& out, const std::vector<Value>& row) {
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    if (i > 0) out += '\t';
+    std::visit(
+        [&out](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            out += "\\N";
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            append_copy_text(out, v);
+          } else {
+            fmt::format_to(std::back_inserter(out), "{}", v);
+          }
+        },
+        row[i]);
+  }
+  out += '\n';
 }
 
 }  // namespace fti::db

@@ -67,6 +67,14 @@ Error pg_error(PGconn* conn, const PGresult* res, std::string_view sql) {
   return Error(errc::db_error, message);
 }
 
+// The count in a command's tag ("INSERT 0 3", "COPY 5000"); 0 when it has none.
+std::int64_t rows_affected(const PGresult* res) {
+  std::int64_t affected = 0;
+  const char* tuples = PQcmdTuples(const_cast<PGresult*>(res));
+  if (tuples && *tuples) std::from_chars(tuples, tuples + std::strlen(tuples), affected);
+  return affected;
+}
+
 Value read_cell(const PGresult* res, int row, int col) {
   if (PQgetisnull(res, row, col)) return std::monostate{};
   const char* text = PQgetvalue(res, row, col);
@@ -163,16 +171,33 @@ class PostgresConnection final : public Connection {
 
   Result<ExecResult> execute(std::string_view sql, const Params& params) override {
     FTI_ASSIGN_OR_RETURN(auto res, run(sql, params));
-    std::int64_t affected = 0;
-    const char* tuples = PQcmdTuples(res.get());
-    if (tuples && *tuples) std::from_chars(tuples, tuples + std::strlen(tuples), affected);
-    return ExecResult{affected};
+    return ExecResult{rows_affected(res.get())};
   }
 
   Status execute_script(std::string_view sql) override {
     const std::string text(sql);
     PgResult res(PQexec(conn_, text.c_str()));
     return check(res.get(), {});
+  }
+
+  // Sends the rows in slices (libpq copies each into its output buffer), then ends the COPY
+  // and reads its one result; a failed send ends it with an error, so nothing is loaded.
+  Result<std::int64_t> copy_in(std::string_view copy_sql, std::string_view rows) override {
+    const std::string text(copy_sql);
+    PgResult start(PQexec(conn_, text.c_str()));
+    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return pg_error(conn_, start.get(), copy_sql);
+    constexpr std::size_t kSlice = 256 * 1024;
+    const char* failed = nullptr;
+    for (std::size_t at = 0; at < rows.size() && !failed; at += kSlice) {
+      const auto n = std::min(kSlice, rows.size() - at);
+      if (PQputCopyData(conn_, rows.data() + at, static_cast<int>(n)) != 1) failed = "sending the rows failed";
+    }
+    PQputCopyEnd(conn_, failed);
+    PgResult end(PQgetResult(conn_));
+    while (PgResult rest{PQgetResult(conn_)}) {
+    }
+    FTI_TRY(check(end.get(), copy_sql));
+    return rows_affected(end.get());
   }
 
   Status begin(TxMode mode) override { return simple(mode == TxMode::read ? "BEGIN READ ONLY" : "BEGIN"); }

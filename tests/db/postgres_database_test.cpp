@@ -244,3 +244,40 @@ TEST_CASE("postgres: array literals carry any text, numbers and NULL through unn
   }
   CHECK(query_ok(**conn, "SELECT cardinality($1::text[])", {Value(pg_array({}))}).front().get_int(0) == 0);
 }
+
+TEST_CASE("postgres: COPY loads any text, numbers and NULL, and a bad row loads none", "[db][postgres]") {
+  PgSchema s;
+  auto conn = s.db->acquire();
+  REQUIRE(conn.ok());
+  exec_ok(**conn, "CREATE TABLE c (k BIGINT PRIMARY KEY, t TEXT, d DOUBLE PRECISION)");
+  const std::vector<Value> texts = {Value(std::string("plain")), Value(std::string("tab\there")),
+                                    Value(std::string("new\nline and\r\nreturn")), Value(std::string("back\\slash\\")),
+                                    Value(std::string("\\N")), Value(std::string("")), Value(std::string("héllo \"q\"")),
+                                    null_value()};
+  std::string rows;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    append_copy_row(rows, {Value(static_cast<std::int64_t>(i) - 3), texts[i], Value(0.25 * static_cast<double>(i))});
+  }
+  auto loaded = (*conn)->copy_in("COPY c (k, t, d) FROM STDIN", rows);
+  INFO((loaded.ok() ? std::string() : loaded.error().message));
+  REQUIRE(loaded.ok());
+  CHECK(*loaded == static_cast<std::int64_t>(texts.size()));
+  const Rows back = query_ok(**conn, "SELECT k, t, d FROM c ORDER BY k");
+  REQUIRE(back.size() == texts.size());
+  for (std::size_t i = 0; i < back.size(); ++i) {
+    INFO("row " << i);
+    CHECK(back[i].get_int(0) == static_cast<std::int64_t>(i) - 3);
+    CHECK(back[i].at(1) == texts[i]);
+    CHECK(back[i].at(2) == Value(0.25 * static_cast<double>(i)));
+  }
+
+  // The second batch repeats a key in its last row: the statement fails, as a conflict, and
+  // none of its rows stays; the session is usable afterwards.
+  std::string clash;
+  append_copy_row(clash, {Value(std::int64_t{100}), Value(std::string("new")), null_value()});
+  append_copy_row(clash, {Value(std::int64_t{0}), Value(std::string("taken")), null_value()});
+  auto refused = (*conn)->copy_in("COPY c (k, t, d) FROM STDIN", clash);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == fti::errc::conflict);
+  CHECK(query_ok(**conn, "SELECT COUNT(*) FROM c").front().get_int(0) == static_cast<std::int64_t>(texts.size()));
+}

@@ -104,6 +104,17 @@ TEST_CASE("sqlite: a duplicate key is a conflict", "[db][sqlite]") {
   CHECK(dup.error().code == errc::conflict);
 }
 
+TEST_CASE("sqlite: COPY is refused with a clear error, and nothing is loaded", "[db][sqlite]") {
+  auto db = open_or_fail("sqlite::memory:");
+  auto conn = db->acquire();
+  REQUIRE(conn.ok());
+  exec_ok(**conn, "CREATE TABLE t (id TEXT PRIMARY KEY)");
+  auto refused = (*conn)->copy_in("COPY t (id) FROM STDIN", "a\n");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("PostgreSQL") != std::string::npos);
+  CHECK(query_ok(**conn, "SELECT COUNT(*) FROM t").front().get_int(0) == 0);
+}
+
 TEST_CASE("sqlite: prepared statements are cached by SQL text and reused cleanly", "[db][sqlite]") {
   auto db = open_or_fail("sqlite::memory:");
   auto conn = db->acquire();

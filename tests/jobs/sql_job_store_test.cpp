@@ -329,7 +329,8 @@ TEST_CASE("job store: a bulk enqueue stores every job with its own fields", "[jo
     job.priority = i == 1 ? Priority::low : Priority::high;
     job.profile = i == 2 ? "google" : "";
     job.max_attempts = 2 + i;
-    job.input = {i == 1 ? "NULL" : "back\\slash, \"and\" quotes.zip", 100 + i, "sha" + std::to_string(i),
+    job.input = {i == 1 ? "NULL" : i == 2 ? "tab\there\nnew line\r\n\\N.zip" : "back\\slash, \"and\" quotes.zip", 100 + i,
+                 "sha" + std::to_string(i),
                  "uploads/" + std::to_string(i)};
     job.id = "bulk-" + std::to_string(i);
     if (i == 1) job.idempotency_key = "key-1";
@@ -372,6 +373,29 @@ TEST_CASE("job store: a bulk enqueue stores every job with its own fields", "[jo
   REQUIRE(claimed->size() == 2);
   CHECK((*claimed)[0].id == "bulk-0");
   CHECK((*claimed)[1].id == "bulk-1");
+}
+
+TEST_CASE("job store: a bulk enqueue that cannot store one job stores none", "[jobs]") {
+  JobStoreFixture f;
+  NewJob first;
+  first.tenant = "acme";
+  first.input = {"a.zip", 1, "sha", "uploads/a"};
+  first.idempotency_key = "taken";
+  REQUIRE(f.store->enqueue(first, f.clock.now_ms()).ok());
+  std::vector<NewJob> batch;
+  for (int i = 0; i < 4; ++i) {
+    NewJob job = first;
+    job.idempotency_key = i == 3 ? std::optional<std::string>("taken") : std::nullopt;
+    job.id = "batch-" + std::to_string(i);
+    batch.push_back(job);
+  }
+  auto refused = f.store->enqueue_many(batch, f.clock.now_ms());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == errc::conflict);
+  for (const auto& job : batch) CHECK_FALSE(f.store->get(*job.id, std::nullopt).ok());
+  auto waiting = f.store->claim("w1", 10, f.clock.now_ms(), 30000);
+  REQUIRE(waiting.ok());
+  CHECK(waiting->size() == 1);  // the first job only
 }
 
 TEST_CASE("job store: recorded outcomes apply to current attempts only, in one batch", "[jobs]") {

@@ -66,6 +66,10 @@ class Connection {
   virtual Result<ExecResult> execute(std::string_view sql, const Params& params = {}) = 0;
   // Runs several statements without parameters (migrations).
   virtual Status execute_script(std::string_view sql) = 0;
+  // Loads `rows`, in COPY's text format (db::append_copy_row), with `copy_sql` (COPY table
+  // (columns) FROM STDIN); returns how many it loaded. All or none: a bad row fails the
+  // statement. PostgreSQL only: SQLite has no COPY, and answers an internal error.
+  virtual Result<std::int64_t> copy_in(std::string_view copy_sql, std::string_view rows);
   virtual Status begin(TxMode mode) = 0;
   virtual Status commit() = 0;
   virtual Status rollback() = 0;
