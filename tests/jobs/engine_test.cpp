@@ -98,6 +98,17 @@ TEST_CASE("pruning removes finished jobs past their retention, failed ones later
   auto later = f.store->prune(hour_ago, hour_ago, 100);
   REQUIRE(later.ok());
   CHECK(*later == std::vector<std::string>{bad.id});
+  // The tenant's listing forgets them too: only the waiting job is left, on every page.
+  auto listed = f.store->list("acme", 10, std::nullopt, "");
+  REQUIRE(listed.ok());
+  REQUIRE(listed->jobs.size() == 1);
+  CHECK(listed->jobs.front().id == waiting.id);
+  CHECK_FALSE(listed->next_cursor);
+  auto conn = f.database->acquire();
+  REQUIRE(conn.ok());
+  auto rows = (*conn)->query("SELECT COUNT(*) FROM tenant_jobs");
+  REQUIRE(rows.ok());
+  CHECK(rows->front().get_int(0) == 1);
 }
 
 namespace {

@@ -583,3 +583,37 @@ TEST_CASE("job store: on PostgreSQL, cancelling a running job tells the instance
   REQUIRE(heard.wait_for_count(1));
   CHECK(heard.payloads() == std::vector<std::string>{claimed.id});
 }
+
+TEST_CASE("job store: jobs stored before the listing table are listed after the upgrade", "[jobs]") {
+  testing::TestDatabase db;
+  auto database = db::open_database(db.url(), {});
+  REQUIRE(database.ok());
+  // The schema as it was before migration 7, and three jobs of two tenants in it.
+  const auto& all = db::all_migrations();
+  std::vector<db::Migration> before;
+  std::copy_if(all.begin(), all.end(), std::back_inserter(before), [](const auto& m) { return m.version < 7; });
+  REQUIRE(db::migrate(**database, before).ok());
+  {
+    auto conn = (*database)->acquire();
+    REQUIRE(conn.ok());
+    for (int i = 0; i < 3; ++i) {
+      auto r = (*conn)->execute(
+          "INSERT INTO jobs (id, tenant, type, priority, status, created_at, run_at, sort_key) "
+          "VALUES ($1, $2, 'cleanup', 1, 'queued', $3, $3, $3)",
+          {db::Value("old-" + std::to_string(i)), db::Value(std::string(i == 1 ? "other" : "acme")),
+           db::Value(std::int64_t{1000} + i)});
+      REQUIRE(r.ok());
+    }
+  }
+  REQUIRE(db::migrate(**database).ok());
+  auto store = make_sql_job_store(**database);
+  auto page = store->list("acme", 10, std::nullopt, "");
+  REQUIRE(page.ok());
+  REQUIRE(page->jobs.size() == 2);
+  CHECK(page->jobs[0].id == "old-2");  // newest first
+  CHECK(page->jobs[1].id == "old-0");
+  auto other = store->list("other", 10, std::nullopt, "queued");
+  REQUIRE(other.ok());
+  REQUIRE(other->jobs.size() == 1);
+  CHECK(other->jobs[0].id == "old-1");
+}
