@@ -268,6 +268,7 @@ fti::Result<OpenedDatabase> open_configured_database(const DatabaseArgs& args, i
   fti::db::OpenOptions options;
   options.pool_size = 2;
   options.busy_timeout_ms = out.config->database.busy_timeout_ms;
+  options.statement_timeout_ms = out.config->database.statement_timeout_ms;
   const std::string url = out.config->database_url();
   auto database = fti::db::open_database(url, options);
   if (!database) return database.error();
@@ -298,6 +299,7 @@ int run_migrate(const DatabaseArgs& args) {
     fti::db::OpenOptions options;
     options.pool_size = 1;
     options.busy_timeout_ms = config.database.busy_timeout_ms;
+    options.statement_timeout_ms = config.database.statement_timeout_ms;
     auto shard = fti::db::open_database(url, options);
     if (!shard) return database_error(shard.error(), kExitJobFailed);
     auto applied = fti::db::migrate(**shard);

@@ -155,6 +155,7 @@ struct App::Impl {
     db::OpenOptions db_options;
     db_options.pool_size = config->database.pool_size;
     db_options.busy_timeout_ms = config->database.busy_timeout_ms;
+    db_options.statement_timeout_ms = config->database.statement_timeout_ms;
     FTI_ASSIGN_OR_RETURN(database, db::open_database(config->database_url(), db_options));
     FTI_ASSIGN_OR_RETURN(int applied, db::migrate(*database));
     if (applied > 0) log::get("db")->info("applied {} migration(s)", applied);

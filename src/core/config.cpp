@@ -161,6 +161,8 @@ const std::vector<KeySpec>& key_specs() {
     k.push_back(list("database.shards", &Config::database, &DatabaseConfig::shards));
     k.push_back(integer("database.pool_size", &Config::database, &DatabaseConfig::pool_size, 1, 1024));
     k.push_back(integer("database.busy_timeout_ms", &Config::database, &DatabaseConfig::busy_timeout_ms, 0, 600000));
+    k.push_back(integer("database.statement_timeout_ms", &Config::database, &DatabaseConfig::statement_timeout_ms, 0,
+                        86400000));
     k.push_back(str("storage.url", &Config::storage, &StorageConfig::url));
     k.push_back(list("storage.replicas", &Config::storage, &StorageConfig::replicas));
     k.push_back(str("storage.cold_url", &Config::storage, &StorageConfig::cold_url));

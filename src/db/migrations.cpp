@@ -177,6 +177,9 @@ constexpr std::int64_t kMigrationLock = 0x46544930;  // "FTI0"
 
 Status take_migration_lock(Connection& conn) {
   if (conn.dialect() != Dialect::postgres) return ok_status();
+  // A migration may rewrite a big table, and waits for another instance's: neither is
+  // bounded by database.statement_timeout_ms (for this transaction only).
+  FTI_TRY(conn.execute_script("SET LOCAL statement_timeout = 0"));
   auto locked = conn.query("SELECT pg_advisory_xact_lock($1)", {Value(kMigrationLock)});
   if (!locked.ok()) return locked.error();
   return ok_status();

@@ -60,6 +60,10 @@ Error pg_error(PGconn* conn, const PGresult* res, std::string_view sql) {
   std::string message = "postgres: " + detail;
   if (!sql.empty()) message += " (in: " + sql_excerpt(sql) + ")";
   if (state == "23505") return Error(errc::conflict, message);  // unique_violation, as SQLite's
+  if (state == "57014") {  // query_canceled: database.statement_timeout_ms ran out (or an operator's cancel)
+    return Error(errc::timeout, message + "; retry later, or raise database.statement_timeout_ms if the statement "
+                                          "must take this long");
+  }
   if (PQstatus(conn) == CONNECTION_BAD) {
     return Error(errc::db_busy, "postgres: the connection was lost; retry (" + detail + ")");
   }
@@ -284,8 +288,13 @@ void log_notice(void* /*arg*/, const char* message) {
 Result<std::unique_ptr<Connection>> open_connection(const std::string& url, const OpenOptions& options) {
   // The URL first, then our own keywords: libpq lets later keywords override it.
   const std::string timeout = std::to_string(std::max(1, (options.connect_timeout_ms + 999) / 1000));
-  const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {url.c_str(), timeout.c_str(), "finishthisidea", nullptr};
+  // Keepalives find a server that vanished without closing the connection (a network
+  // partition, a killed VM) while a call waits for its answer: after 30 s of silence, three
+  // probes 10 s apart. tcp_user_timeout bounds how long sent data may stay unacknowledged.
+  const char* keywords[] = {"dbname",         "connect_timeout",     "application_name",
+                            "keepalives",     "keepalives_idle",     "keepalives_interval",
+                            "keepalives_count", "tcp_user_timeout", nullptr};
+  const char* values[] = {url.c_str(), timeout.c_str(), "finishthisidea", "1", "30", "10", "3", "60000", nullptr};
   PGconn* raw = PQconnectdbParams(keywords, values, 1);
   auto conn = std::make_unique<PostgresConnection>(raw);  // finishes `raw` on every path
   if (!raw) return Error(errc::db_error, "postgres: out of memory opening a connection");
@@ -298,7 +307,10 @@ Result<std::unique_ptr<Connection>> open_connection(const std::string& url, cons
   }
   route_notices_to_log(raw);
   // Times are integer milliseconds in our columns; UTC keeps server-side now() readable.
-  FTI_TRY(conn->execute_script("SET TIME ZONE 'UTC'"));
+  // Set per session rather than with the `options` keyword, which would replace any the
+  // URL carries.
+  FTI_TRY(conn->execute_script(
+      fmt::format("SET TIME ZONE 'UTC'; SET statement_timeout = {}", std::max(0, options.statement_timeout_ms))));
   return std::unique_ptr<Connection>(std::move(conn));
 }
 

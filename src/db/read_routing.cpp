@@ -58,7 +58,10 @@ Status ReadRouting::read(const std::string& client, const std::function<Status(C
       // The client's position is kept, not dropped once one replica has it: another
       // replica may still be behind, and the check is one function call in the same read.
       if (st.ok() && !stale) return st;
-      if (!st.ok() && st.error().code != errc::db_busy && st.error().code != errc::db_error) return st;
+      if (!st.ok() && st.error().code != errc::db_busy && st.error().code != errc::db_error &&
+          st.error().code != errc::timeout) {
+        return st;
+      }
       if (!st.ok()) log::get("db")->warn("a read replica failed a read, trying the next: {}", st.error().message);
     }
   }

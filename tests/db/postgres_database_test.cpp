@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
 #include "db/db_test_util.hpp"
 #include "fti/db/database.hpp"
+#include "fti/db/migrations.hpp"
 #include "fti/db/pg_array.hpp"
 #include "support/test_database.hpp"
 
@@ -280,4 +282,48 @@ TEST_CASE("postgres: COPY loads any text, numbers and NULL, and a bad row loads 
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().code == fti::errc::conflict);
   CHECK(query_ok(**conn, "SELECT COUNT(*) FROM c").front().get_int(0) == static_cast<std::int64_t>(texts.size()));
+}
+
+TEST_CASE("postgres: a statement past statement_timeout_ms fails as a timeout, and migrations are exempt",
+          "[db][postgres]") {
+  PgSchema s;
+  OpenOptions bounded;
+  bounded.statement_timeout_ms = 200;
+  auto db = open_database(s.test_db.url(), bounded);
+  REQUIRE(db.ok());
+  {
+    auto conn = (*db)->acquire();
+    REQUIRE(conn.ok());
+    auto slow = (*conn)->query("SELECT pg_sleep(5)::text");
+    REQUIRE_FALSE(slow.ok());
+    CHECK(slow.error().code == fti::errc::timeout);
+    CHECK(slow.error().message.find("database.statement_timeout_ms") != std::string::npos);
+    CHECK(query_ok(**conn, "SELECT 1").front().get_int(0) == 1);  // the session carries on
+  }
+  // Another instance holds the migration lock for longer than the limit: this one's
+  // migrations wait for it, as they would for a long migration, and then apply.
+  auto holder_db = open_database(s.test_db.url(), {});
+  REQUIRE(holder_db.ok());
+  auto holder = (*holder_db)->acquire();
+  REQUIRE(holder.ok());
+  exec_ok(**holder, "SELECT pg_advisory_lock(1179928880)::text");  // migrations.cpp, kMigrationLock
+  std::thread release([&] {
+    // Let go once the migration has waited past the limit.
+    const auto waiting = [&] {
+      return query_ok(**holder, "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                 .front()
+                 .get_int(0) > 0;
+    };
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!waiting() && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(3 * bounded.statement_timeout_ms));
+    exec_ok(**holder, "SELECT pg_advisory_unlock(1179928880)::text");
+  });
+  auto applied = migrate(**db);
+  release.join();
+  INFO((applied.ok() ? std::string() : applied.error().message));
+  REQUIRE(applied.ok());
+  CHECK(*applied == static_cast<int>(all_migrations().size()));
 }

@@ -117,3 +117,29 @@ TEST_CASE("read replicas: a tenant's reads go to the replica, except what it jus
   paused.resume();
   CHECK(eventually([&] { return store->list("bob", 10, std::nullopt)->jobs.size() == 1; }));
 }
+
+TEST_CASE("read replicas: a replica read past database.statement_timeout_ms is answered by the primary",
+          "[jobs][postgres]") {
+  REQUIRE(testing::testing_postgres());
+  testing::TestDatabase test_db;
+  auto primary = test_db.open();
+  OpenOptions bounded;
+  bounded.statement_timeout_ms = 200;
+  auto replica_db = open_database(on_replica(test_db), bounded);
+  REQUIRE(replica_db.ok());
+  std::vector<std::unique_ptr<Database>> replicas;
+  replicas.push_back(std::move(replica_db).value());
+  ReadRouting reads(*primary, std::move(replicas));
+  // On the replica the read outlasts the limit (as one waiting on a lock its replay holds
+  // would); the server cancels it, and the primary answers instead.
+  bool answered_in_recovery = true;
+  Status st = reads.read("acme", [&](Connection& c) -> Status {
+    FTI_ASSIGN_OR_RETURN(auto rows, c.query("SELECT pg_is_in_recovery()::integer, "
+                                            "CASE WHEN pg_is_in_recovery() THEN pg_sleep(5) END::text"));
+    answered_in_recovery = rows.front().get_int(0) == 1;
+    return ok_status();
+  });
+  INFO((st.ok() ? std::string() : st.error().message));
+  REQUIRE(st.ok());
+  CHECK_FALSE(answered_in_recovery);
+}

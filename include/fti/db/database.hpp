@@ -124,6 +124,10 @@ struct OpenOptions {
   int pool_size = 8;
   int busy_timeout_ms = 5000;  // also bounds how long acquire() waits for a free connection
   int connect_timeout_ms = 10000;  // PostgreSQL: each new connection
+  // PostgreSQL: the longest a statement may run (or wait for a lock) before the server
+  // cancels it, so that no read or write waits for ever; 0: no limit. Migrations run
+  // without it.
+  int statement_timeout_ms = 30000;
 };
 Result<std::unique_ptr<Database>> open_database(std::string_view url, const OpenOptions& options);
 
