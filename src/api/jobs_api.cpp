@@ -71,20 +71,41 @@ http::Response output_error(const Error& error) {
   return http::Response::from_error(error);
 }
 
-// A store that can presign (S3) serves the download itself: a redirect, and the bytes never
-// pass through this server. nullopt when the store cannot (a local folder).
-std::optional<http::Response> redirect_to_blob(const ApiDeps& deps, const std::string& key,
-                                               const storage::PresignRequest& presign) {
-  auto url = deps.blobs->presigned_get_url(key, presign);
-  if (!url.ok()) return http::Response::from_error(url.error());
-  if (!url->has_value()) return std::nullopt;
-  // Presigning asks nothing of S3, so check the blob is there: a lost output is our 500,
-  // not a 404 page from the bucket.
-  if (auto st = deps.blobs->stat(key); !st.ok()) return output_error(st.error());
+// A store that can presign (S3) serves the download itself, and the bytes never pass
+// through this server: the URL of an existing blob, or nullopt when the store cannot presign
+// (a local folder). Presigning asks nothing of S3, so the blob is looked for first: a lost
+// output is our 500, not a 404 page from the bucket.
+Result<std::optional<std::string>> presigned_output_url(const ApiDeps& deps, const std::string& key,
+                                                        const storage::PresignRequest& presign) {
+  FTI_ASSIGN_OR_RETURN(auto url, deps.blobs->presigned_get_url(key, presign));
+  if (!url) return url;
+  FTI_TRY(deps.blobs->stat(key));
+  return url;
+}
+
+http::Response redirect_to(std::string url) {
   http::Response res;
   res.status = 307;
-  res.set_header("Location", std::move(**url));
+  res.set_header("Location", std::move(url));
   res.set_header("Cache-Control", "no-store");  // the URL expires; never cache the redirect
+  return res;
+}
+
+// `?link=1` on the result: the download's URL as JSON, {"url": ..., "expires_in_seconds":
+// ...}, or {"url": null} when the bytes come from this endpoint. A page that sends an API
+// key fetches the download, and a fetch may not follow a redirect to another origin (the
+// web page's connect-src, the bucket's CORS); the page can still open the link itself.
+http::Response download_link(const std::optional<std::string>& url, std::chrono::seconds ttl) {
+  json::Writer w;
+  w.begin_object();
+  if (url) {
+    w.field("url", *url).field("expires_in_seconds", static_cast<std::int64_t>(ttl.count()));
+  } else {
+    w.key("url").null();
+  }
+  w.end_object();
+  auto res = http::Response::json(200, w.take());
+  res.set_header("Cache-Control", "no-store");
   return res;
 }
 
@@ -195,9 +216,10 @@ http::Response handle_job_result(const ApiDeps& deps, http::Request& req) {
   if (!job.ok()) return http::Response::from_error(job.error());
   auto disposition = content_disposition(download_name(*job));
   auto key = cleanup::result_key(job->id);
-  if (auto redirect = redirect_to_blob(deps, key, {kResultUrlTtl, "application/zip", disposition})) {
-    return std::move(*redirect);
-  }
+  auto url = presigned_output_url(deps, key, {kResultUrlTtl, "application/zip", disposition});
+  if (!url.ok()) return output_error(url.error());
+  if (req.query_param("link").value_or("") == "1") return download_link(*url, kResultUrlTtl);
+  if (*url) return redirect_to(std::move(**url));
   auto res = stream_blob(deps, key, "application/zip");
   if (res.status == 200) res.set_header("Content-Disposition", std::move(disposition));
   return res;

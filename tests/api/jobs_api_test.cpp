@@ -414,6 +414,10 @@ TEST_CASE("results and reports answer 409 until the job has succeeded, then stre
   CHECK(header_of(result, "Content-Type") == "application/zip");
   CHECK(header_of(result, "Content-Disposition") ==
         "attachment; filename=\"messy-clean.zip\"; filename*=UTF-8''messy-clean.zip");
+  // A local folder presigns nothing: the link says the bytes come from the endpoint itself.
+  auto link = api.call("GET", "/api/v1/jobs/" + id + "/result?link=1");
+  CHECK(link.status == 200);
+  CHECK(link.body == R"({"url":null})");
 
   auto report = api.call("GET", "/api/v1/jobs/" + id + "/report");
   REQUIRE(report.stream);

@@ -137,6 +137,37 @@ TEST_CASE("with S3 storage the result endpoint redirects to a presigned URL that
         "attachment; filename=\"messy-clean.zip\"; filename*=UTF-8''messy-clean.zip");
 }
 
+TEST_CASE("with S3 storage ?link=1 answers the download's URL as JSON, for a page that cannot follow the redirect",
+          "[api][s3]") {
+  S3Api api;
+  auto created = api.call("POST", "/api/v1/jobs?filename=messy.zip", make_zip(api.dir.path()));
+  REQUIRE(created.status == 201);
+  auto id = json::Document::parse(created.body).value().root().get_string("id").value_or("");
+  api.succeed(id);
+  REQUIRE(storage::put_bytes(*api.blobs, cleanup::result_key(id), "PK-clean-result").ok());
+
+  auto res = api.call("GET", "/api/v1/jobs/" + id + "/result?link=1");
+  REQUIRE(res.status == 200);
+  CHECK(header_of(res, "Cache-Control") == "no-store");
+  auto doc = json::Document::parse(res.body);
+  REQUIRE(doc.ok());
+  const std::string url = doc->root().get_string("url").value_or("");
+  CHECK(url.rfind(api.s3.endpoint() + "/fake-bucket/results/" + id + ".zip?", 0) == 0);
+  CHECK(doc->root().get_int("expires_in_seconds") == 900);
+  HttpRequest follow;
+  follow.url = url;
+  auto download = HttpClient().send(follow);
+  REQUIRE(download.ok());
+  CHECK(download->status == 200);
+  CHECK(download->body == "PK-clean-result");
+  CHECK(download->header("content-disposition") ==
+        "attachment; filename=\"messy-clean.zip\"; filename*=UTF-8''messy-clean.zip");
+  // A lost result is not linked to either.
+  REQUIRE(api.blobs->remove(cleanup::result_key(id)).ok());
+  auto lost = api.call("GET", "/api/v1/jobs/" + id + "/result?link=1");
+  CHECK(lost.status == 500);
+}
+
 TEST_CASE("with S3 storage a missing result is still our 500, not a redirect to a 404", "[api][s3]") {
   S3Api api;
   auto created = api.call("POST", "/api/v1/jobs?filename=messy.zip", make_zip(api.dir.path()));

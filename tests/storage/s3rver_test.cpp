@@ -231,3 +231,18 @@ TEST_CASE("s3rver: the readiness check names a missing bucket", "[storage][s3rve
   REQUIRE_FALSE(st.ok());
   CHECK_THAT(st.error().message, Catch::Contains("does not exist"));
 }
+
+TEST_CASE("s3rver: the readiness check passes on a bucket of many objects", "[storage][s3rver]") {
+  auto s3 = s3rver();
+  if (!s3) return;
+  auto store = open(s3->options);
+  // Two objects at least, so the one-key listing of the check stops short of the end (and
+  // s3rver must make a continuation token).
+  REQUIRE(put_bytes(*store, s3->prefix + "a", "a").ok());
+  REQUIRE(put_bytes(*store, s3->prefix + "b", "b").ok());
+  auto st = store->check();
+  INFO((st.ok() ? std::string() : st.error().message));
+  CHECK(st.ok());
+  CHECK(store->remove(s3->prefix + "a").ok());
+  CHECK(store->remove(s3->prefix + "b").ok());
+}

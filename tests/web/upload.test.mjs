@@ -303,15 +303,20 @@ async function openMode() {
 }
 
 // auth.mode "api_key": refused without a key; with one saved on the page, the upload, the
-// job's WebSocket (the key offered as a subprotocol) and the download all pass.
-async function apiKeyMode() {
-  const dataDir = path.join(scratch, 'data-keys');
+// job's WebSocket (the key offered as a subprotocol) and the download all pass. With S3
+// storage (`s3`: s3rver's endpoint and bucket) the download comes from the bucket: the page
+// asks for the link (?link=1) and opens it, as its own fetch may not follow the redirect to
+// another origin.
+async function apiKeyMode(s3) {
+  const dataDir = path.join(scratch, s3 ? 'data-keys-s3' : 'data-keys');
+  const settings = { FTI_AUTH_MODE: 'api_key' };
+  if (s3) settings.FTI_STORAGE_URL = 's3://' + s3.bucket + '?endpoint=' + s3.endpoint + '&region=us-east-1';
   const created = execFileSync(args.binary, ['keys', 'create', '--tenant', 'web', '--data-dir', dataDir],
-    { env: cleanEnv({ FTI_AUTH_MODE: 'api_key' }), encoding: 'utf8' });
+    { env: cleanEnv(settings), encoding: 'utf8' });
   const key = /^key\s+(\S+)/m.exec(created)?.[1];
   check(key, 'keys create printed a key');
-  const server = await startServer(dataDir, { FTI_AUTH_MODE: 'api_key' });
-  log('api_key server at ' + server.base);
+  const server = await startServer(dataDir, settings);
+  log('api_key server at ' + server.base + (s3 ? ', storage in s3rver' : ''));
   await newPage();
   // Frames of the job's socket, whose URL carries no key (nothing after /events).
   const frames = [];
@@ -341,7 +346,9 @@ async function apiKeyMode() {
   check(readFileSync(saved).subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])), 'the keyed download is a zip');
   check(download.suggestedFilename() === 'keyed-clean.zip', 'the keyed download is named keyed-clean.zip: ' +
     download.suggestedFilename());
-  log('api_key mode: refused without a key; with one, ' + frames.length + ' WebSocket events and the download');
+  if (s3) check(download.url().startsWith(s3.endpoint + '/' + s3.bucket + '/results/'), 'the download came from the bucket: ' + download.url());
+  log('api_key mode' + (s3 ? ' with S3' : '') + ': refused without a key; with one, ' + frames.length +
+    ' WebSocket events and the download');
   await stop(server.child);
 }
 
@@ -353,7 +360,14 @@ async function run() {
     args: ['--no-sandbox'],
   });
   await openMode();
-  await apiKeyMode();
+  await apiKeyMode(null);
+  if (process.env.FTITEST_S3_ENDPOINT) {
+    await apiKeyMode({ endpoint: process.env.FTITEST_S3_ENDPOINT, bucket: process.env.FTITEST_S3_BUCKET });
+  } else if (process.env.FTITEST_REQUIRE_SERVICES === '1') {
+    throw new Error('FTITEST_S3_ENDPOINT is not set but FTITEST_REQUIRE_SERVICES=1: start s3rver with tests/tools/start-s3rver');
+  } else {
+    log('FTITEST_S3_ENDPOINT is not set: the api_key download from S3 is skipped (scripts/test starts s3rver)');
+  }
 }
 
 async function cleanUp() {

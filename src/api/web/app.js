@@ -430,19 +430,22 @@
     }, 'No source files recognized.');
 
     const base = API + '/' + encodeURIComponent(job.id);
-    setupDownload($('download'), base + '/result');
-    setupDownload($('report-md'), base + '/report?format=md');
+    setupDownload($('download'), base + '/result', true);
+    setupDownload($('report-md'), base + '/report?format=md', false);
     show('report-card', true);
   }
 
   // Without a key a plain link downloads (streamed by the browser, redirects to a store
   // followed). With one, the request needs its Authorization header: fetched, then saved.
-  function setupDownload(link, url) {
+  // A `linkable` download may live in another origin's store (S3), where a fetch may not
+  // follow (connect-src, the bucket's CORS): its link is asked for first and opened.
+  function setupDownload(link, url, linkable) {
     link.href = url;
     link.onclick = async (event) => {
       if (!apiKey()) return;
       event.preventDefault();
       try {
+        if (linkable && await openStoreLink(url)) return;
         const response = await fetch(url, { headers: authHeaders() });
         if (!response.ok) throw new Error((await problemText(response)).message);
         const disposition = response.headers.get('Content-Disposition') || '';
@@ -462,6 +465,22 @@
         show('job-error', true);
       }
     };
+  }
+
+  // Opens the store's presigned link of a download; false when the server serves the bytes
+  // itself (a local store).
+  async function openStoreLink(url) {
+    const response = await fetch(url + '?link=1', { headers: authHeaders() });
+    if (!response.ok) throw new Error((await problemText(response)).message);
+    const direct = (await response.json()).url;
+    if (!direct) return false;
+    const open = document.createElement('a');
+    open.href = direct;  // the store's answer names the file (Content-Disposition: attachment)
+    open.rel = 'noopener';
+    document.body.appendChild(open);
+    open.click();
+    open.remove();
+    return true;
   }
 
   function setupAgain() {
