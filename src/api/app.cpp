@@ -125,7 +125,8 @@ struct App::Impl {
   std::unique_ptr<jobs::EventBusObserver> observer;   // publishes the workers' transitions
   std::unique_ptr<SlaJobObserver> sla_observer;       // and times cleanups for the SLA
   std::unique_ptr<jobs::WorkerPool> workers;
-  std::string node_id;  // this instance, in worker leases and cross-instance events
+  // This instance: in worker leases, cross-instance events and its database sessions' name.
+  std::string node_id = "node-" + new_request_id().substr(0, 8);
   // PostgreSQL only: events to and from other instances, and the session that hears them
   // (declared after what its callbacks use, so it is destroyed first).
   std::unique_ptr<jobs::EventBridge> bridge;
@@ -156,6 +157,7 @@ struct App::Impl {
     db_options.pool_size = config->database.pool_size;
     db_options.busy_timeout_ms = config->database.busy_timeout_ms;
     db_options.statement_timeout_ms = config->database.statement_timeout_ms;
+    db_options.application_name = "finishthisidea " + node_id;
     FTI_ASSIGN_OR_RETURN(database, db::open_database(config->database_url(), db_options));
     FTI_ASSIGN_OR_RETURN(int applied, db::migrate(*database));
     if (applied > 0) log::get("db")->info("applied {} migration(s)", applied);
@@ -365,7 +367,6 @@ struct App::Impl {
     pool.metrics = &metrics;
     pool.lease_ms = config->jobs.lease_ms;
     pool.heartbeat_ms = std::max<TimeMs>(config->jobs.lease_ms / 3, 50);
-    node_id = "node-" + new_request_id().substr(0, 8);
     pool.node_id = node_id;
     observer = std::make_unique<jobs::EventBusObserver>(events, *job_store);
     sla_observer = std::make_unique<SlaJobObserver>(*observer, *sla, clock);

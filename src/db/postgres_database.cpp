@@ -294,7 +294,8 @@ Result<std::unique_ptr<Connection>> open_connection(const std::string& url, cons
   const char* keywords[] = {"dbname",         "connect_timeout",     "application_name",
                             "keepalives",     "keepalives_idle",     "keepalives_interval",
                             "keepalives_count", "tcp_user_timeout", nullptr};
-  const char* values[] = {url.c_str(), timeout.c_str(), "finishthisidea", "1", "30", "10", "3", "60000", nullptr};
+  const char* values[] = {url.c_str(), timeout.c_str(), options.application_name.c_str(), "1", "30", "10", "3",
+                          "60000", nullptr};
   PGconn* raw = PQconnectdbParams(keywords, values, 1);
   auto conn = std::make_unique<PostgresConnection>(raw);  // finishes `raw` on every path
   if (!raw) return Error(errc::db_error, "postgres: out of memory opening a connection");

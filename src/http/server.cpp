@@ -297,7 +297,7 @@ struct Exchange {
   std::atomic<std::int64_t>& in_flight;
   Request request;
   const Route* route = nullptr;
-  std::string route_label = "unmatched";
+  std::string_view route_label = "unmatched";  // the route's pattern, which the Router keeps
   Stopwatch stopwatch;
   unsigned version = 11;
   bool keep_alive = true;
@@ -359,10 +359,17 @@ struct ServerCore {
     metrics.set("fti_websocket_connections", {}, static_cast<double>(websockets));
   }
   void record(Exchange& exchange, const std::string& remote);
-  // fti_http_requests_total and fti_http_request_duration_seconds series, looked up once each:
-  // the registry's lookups and label strings cost more than the rest of a cached status read.
-  ops::Metrics::CounterHandle requests_series(const Exchange& exchange);
-  ops::Metrics::HistogramHandle duration_series(const Exchange& exchange);
+  // The fti_http_requests_total and fti_http_request_duration_seconds series of an exchange,
+  // looked up once per (route, method, status): the registry's lookups and label strings cost
+  // more than the rest of a cached status read.
+  struct RequestSeries {
+    ops::Metrics::CounterHandle requests;
+    ops::Metrics::HistogramHandle duration;
+  };
+  RequestSeries series_of(const Exchange& exchange);
+  // The first answer of the middlewares from `next` on, which ends at the one that answered
+  // (a deferral counts: the caller knows what it means where it runs).
+  std::optional<Response> run_middlewares(Request& request, const Route& route, std::size_t& next) const;
   void do_accept();
   void on_accept(error_code ec, Socket socket);
   void stop();
@@ -382,9 +389,8 @@ struct ServerCore {
   std::map<std::uint64_t, std::weak_ptr<Connection>> sessions;
   std::mutex websockets_mutex;
   std::int64_t websockets = 0;  // open WebSocket connections, under websockets_mutex
-  std::mutex series_mutex;      // guards the two maps below; keys: the route (null: unmatched)
-  std::map<std::tuple<const Route*, std::size_t, int>, ops::Metrics::CounterHandle> request_counters;
-  std::map<const Route*, ops::Metrics::HistogramHandle> request_durations;
+  std::mutex series_mutex;  // guards request_series; keys: (route (null: unmatched), method, status)
+  std::map<std::tuple<const Route*, std::size_t, int>, RequestSeries> request_series;
   asio::io_context ioc;
   // One more single-threaded io_context per further I/O thread; connections are dealt round.
   std::vector<std::unique_ptr<asio::io_context>> more;
@@ -1100,6 +1106,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   bool closed_ = false;
 };
 
+std::optional<Response> ServerCore::run_middlewares(Request& request, const Route& route, std::size_t& next) const {
+  for (; next < middlewares.size(); ++next) {
+    if (auto early = middlewares[next](request, route)) return early;
+  }
+  return std::nullopt;
+}
+
 Response internal_error(const Request& request) {
   return Response::problem(500, errc::internal,
                            "internal error; quote request id " + request.request_id + " when reporting it");
@@ -1109,8 +1122,11 @@ std::optional<Response> ServerCore::handle_upgrade(Request& request, const Route
                                                    std::shared_ptr<WebSocketChannel> channel) {
   log::ScopedLogContext context(request.request_id);
   try {
-    for (const auto& middleware : middlewares) {
-      if (auto early = middleware(request, route)) return early;
+    std::size_t next = 0;
+    if (auto early = run_middlewares(request, route, next)) {
+      if (!early->is_deferred()) return early;
+      log->error("middleware {} deferred the WebSocket {}, which runs on the pool", next, route.pattern);
+      return internal_error(request);
     }
     if (!route.websocket_handler) {
       return Response::problem(500, errc::internal, "the WebSocket route " + route.pattern + " has no handler");
@@ -1126,14 +1142,11 @@ Response ServerCore::handle(Request& request, const Route& route, Resume from) {
   log::ScopedLogContext context(request.request_id);
   request.on_io_thread = false;
   try {
-    for (std::size_t i = from.middleware; i < middlewares.size(); ++i) {
-      auto early = middlewares[i](request, route);
-      if (!early) continue;
-      if (early->is_deferred()) {
-        log->error("middleware {} deferred {} on the pool, where it may block", i, route.pattern);
-        return internal_error(request);
-      }
-      return std::move(*early);
+    std::size_t next = from.middleware;
+    if (auto early = run_middlewares(request, route, next)) {
+      if (!early->is_deferred()) return std::move(*early);
+      log->error("middleware {} deferred {} on the pool, where it may block", next, route.pattern);
+      return internal_error(request);
     }
     if (route.options.quick && !from.quick_tried) {
       if (auto answer = route.options.quick(request)) return std::move(*answer);
@@ -1149,9 +1162,8 @@ std::optional<Response> ServerCore::try_inline(Request& request, const Route& ro
   log::ScopedLogContext context(request.request_id);
   request.on_io_thread = true;
   try {
-    for (; from.middleware < middlewares.size(); ++from.middleware) {
-      auto early = middlewares[from.middleware](request, route);
-      if (!early) continue;
+    // A deferral leaves from.middleware at the deferring one: it runs again on the pool.
+    if (auto early = run_middlewares(request, route, from.middleware)) {
       if (early->is_deferred()) return std::nullopt;
       return early;
     }
@@ -1168,8 +1180,9 @@ void ServerCore::record(Exchange& exchange, const std::string& remote) {
   exchange.recorded = true;
   double seconds = exchange.stopwatch.seconds();
   const Request& req = exchange.request;
-  requests_series(exchange).inc();
-  duration_series(exchange).observe(seconds);
+  const RequestSeries series = series_of(exchange);
+  series.requests.inc();
+  series.duration.observe(seconds);
   // The API SLA is about answers, not transfers: a 500 MB upload or download would count as
   // a slow request however fast the service was.
   if (options.on_exchange && !exchange.streamed) options.on_exchange(exchange.status, seconds);
@@ -1179,26 +1192,19 @@ void ServerCore::record(Exchange& exchange, const std::string& remote) {
             seconds * 1000.0, remote);
 }
 
-ops::Metrics::CounterHandle ServerCore::requests_series(const Exchange& exchange) {
+ServerCore::RequestSeries ServerCore::series_of(const Exchange& exchange) {
   const std::size_t method = method_index(exchange.request.method);
   const auto key = std::make_tuple(exchange.route, method, exchange.status);
   std::lock_guard lock(series_mutex);
-  auto it = request_counters.find(key);
-  if (it == request_counters.end()) {
-    auto handle = metrics.counter("fti_http_requests_total", {{"method", std::string(kMethodLabels[method])},
-                                                              {"route", exchange.route_label},
-                                                              {"status", std::to_string(exchange.status)}});
-    it = request_counters.emplace(key, handle).first;
-  }
-  return it->second;
-}
-
-ops::Metrics::HistogramHandle ServerCore::duration_series(const Exchange& exchange) {
-  std::lock_guard lock(series_mutex);
-  auto it = request_durations.find(exchange.route);
-  if (it == request_durations.end()) {
-    auto handle = metrics.histogram("fti_http_request_duration_seconds", {{"route", exchange.route_label}});
-    it = request_durations.emplace(exchange.route, handle).first;
+  auto it = request_series.find(key);
+  if (it == request_series.end()) {
+    const std::string route(exchange.route_label);
+    RequestSeries series{
+        metrics.counter("fti_http_requests_total", {{"method", std::string(kMethodLabels[method])},
+                                                    {"route", route},
+                                                    {"status", std::to_string(exchange.status)}}),
+        metrics.histogram("fti_http_request_duration_seconds", {{"route", route}})};
+    it = request_series.emplace(key, series).first;
   }
   return it->second;
 }

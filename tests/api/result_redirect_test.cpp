@@ -105,6 +105,20 @@ std::string make_zip(const fs::path& scratch) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// What a browser does with a presigned URL: a plain GET, no credentials. It must get the
+// result's bytes under the download name.
+void check_download(const std::string& url) {
+  HttpRequest follow;
+  follow.url = url;
+  auto download = HttpClient().send(follow);
+  REQUIRE(download.ok());
+  CHECK(download->status == 200);
+  CHECK(download->body == "PK-clean-result");
+  CHECK(download->header("content-type") == "application/zip");
+  CHECK(download->header("content-disposition") ==
+        "attachment; filename=\"messy-clean.zip\"; filename*=UTF-8''messy-clean.zip");
+}
+
 }  // namespace
 
 TEST_CASE("with S3 storage the result endpoint redirects to a presigned URL that serves the bytes", "[api][s3]") {
@@ -124,17 +138,7 @@ TEST_CASE("with S3 storage the result endpoint redirects to a presigned URL that
   std::string location = header_of(res, "Location");
   CHECK(location.rfind(api.s3.endpoint() + "/fake-bucket/results/" + id + ".zip?", 0) == 0);
   CHECK_THAT(location, Catch::Contains("X-Amz-Signature=") && Catch::Contains("X-Amz-Expires=900"));
-
-  // What a browser does with the redirect: a plain GET, no credentials.
-  HttpRequest follow;
-  follow.url = location;
-  auto download = HttpClient().send(follow);
-  REQUIRE(download.ok());
-  CHECK(download->status == 200);
-  CHECK(download->body == "PK-clean-result");
-  CHECK(download->header("content-type") == "application/zip");
-  CHECK(download->header("content-disposition") ==
-        "attachment; filename=\"messy-clean.zip\"; filename*=UTF-8''messy-clean.zip");
+  check_download(location);
 }
 
 TEST_CASE("with S3 storage ?link=1 answers the download's URL as JSON, for a page that cannot follow the redirect",
@@ -154,14 +158,7 @@ TEST_CASE("with S3 storage ?link=1 answers the download's URL as JSON, for a pag
   const std::string url = doc->root().get_string("url").value_or("");
   CHECK(url.rfind(api.s3.endpoint() + "/fake-bucket/results/" + id + ".zip?", 0) == 0);
   CHECK(doc->root().get_int("expires_in_seconds") == 900);
-  HttpRequest follow;
-  follow.url = url;
-  auto download = HttpClient().send(follow);
-  REQUIRE(download.ok());
-  CHECK(download->status == 200);
-  CHECK(download->body == "PK-clean-result");
-  CHECK(download->header("content-disposition") ==
-        "attachment; filename=\"messy-clean.zip\"; filename*=UTF-8''messy-clean.zip");
+  check_download(url);
   // A lost result is not linked to either.
   REQUIRE(api.blobs->remove(cleanup::result_key(id)).ok());
   auto lost = api.call("GET", "/api/v1/jobs/" + id + "/result?link=1");

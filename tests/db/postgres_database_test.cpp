@@ -327,3 +327,16 @@ TEST_CASE("postgres: a statement past statement_timeout_ms fails as a timeout, a
   REQUIRE(applied.ok());
   CHECK(*applied == static_cast<int>(all_migrations().size()));
 }
+
+TEST_CASE("postgres: sessions carry the instance's application_name", "[db][postgres]") {
+  PgSchema s;
+  OpenOptions named;
+  named.application_name = "finishthisidea node-test1234";
+  auto db = open_database(s.test_db.url(), named);
+  REQUIRE(db.ok());
+  auto conn = (*db)->acquire();
+  REQUIRE(conn.ok());
+  auto rows = query_ok(**conn, "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows.front().get_text(0) == "finishthisidea node-test1234");
+}

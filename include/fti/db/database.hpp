@@ -128,6 +128,9 @@ struct OpenOptions {
   // cancels it, so that no read or write waits for ever; 0: no limit. Migrations run
   // without it.
   int statement_timeout_ms = 30000;
+  // PostgreSQL: how sessions name themselves in pg_stat_activity (an instance's node id
+  // tells N instances' connections apart).
+  std::string application_name = "finishthisidea";
 };
 Result<std::unique_ptr<Database>> open_database(std::string_view url, const OpenOptions& options);
 
