@@ -35,10 +35,15 @@ ProviderRequest to_provider_request(const Ask& ask, const std::string& model, st
 
 }  // namespace
 
+// A provider that refused our key (401/403) rests this long, and then one call tries the key
+// again: a key fixed at the provider, or a refusal that was the provider's own passing fault,
+// needs no restart, and a bad key costs one refused call per rest.
+constexpr std::chrono::minutes kRefusedKeyRest{15};
+
 struct Router::Target {
   std::unique_ptr<Provider> provider;
   CircuitBreaker breaker;
-  bool disabled = false;  // the provider refused our key (401/403)
+  bool disabled = false;  // the provider refused our key (401/403), and no call since passed
   // Not disabled and the breaker closed with no failure counted: calls go through and a
   // success changes nothing, so the usual call takes no lock. Written under the router's
   // lock whenever the breaker or `disabled` changes; read without it.
@@ -138,7 +143,6 @@ bool Router::take_ollama_slot(Target& target, bool& probe_first) {
   probe_first = false;
   if (target.healthy.load(std::memory_order_acquire)) return true;
   std::lock_guard lock(mutex_);
-  if (target.disabled) return false;
   const TimeMs now = parts_.clock->now_ms();
   probe_first = target.breaker.needs_trial(now);
   return target.breaker.allow(now);
@@ -230,21 +234,19 @@ Result<Answer> Router::call_cloud_target(Target& target, const std::string& mode
 bool Router::admit_cloud(Target& target, std::string& refusal) {
   if (target.healthy.load(std::memory_order_acquire)) return true;
   std::lock_guard lock(mutex_);
-  if (target.disabled) {
-    refusal = target.provider->name() + " is disabled: it refused the API key";
-    return false;
-  }
-  if (!target.breaker.allow(parts_.clock->now_ms())) {
-    refusal = target.provider->name() + " is resting after repeated failures (circuit open)";
-    return false;
-  }
-  return true;
+  if (target.breaker.allow(parts_.clock->now_ms())) return true;
+  refusal = target.disabled ? fmt::format("{} refused the API key; it is tried again every {} minutes",
+                                          target.provider->name(), kRefusedKeyRest.count())
+                            : target.provider->name() + " is resting after repeated failures (circuit open)";
+  return false;
 }
 
 void Router::record_success(Target& target) {
   if (target.healthy.load(std::memory_order_acquire)) return;  // nothing to reset
   std::lock_guard lock(mutex_);
   target.breaker.record_success();
+  if (target.disabled) log::get("llm")->info("{} accepts the API key again", target.provider->name());
+  target.disabled = false;
   target.update_health();
 }
 
@@ -259,8 +261,11 @@ void Router::record_failure(Target& target, const ProviderFailure& failure, cons
   switch (failure.kind) {
     case FailureKind::auth:
       target.disabled = true;
-      log::get("llm")->error("{} at {} refused the API key ({}): disabled until the configuration is reloaded",
-                             target.provider->name(), target.provider->base_url(), failure.message);
+      target.breaker.trip(now, kRefusedKeyRest);
+      log::get("llm")->error("{} at {} refused the API key ({}): not used for {} minutes, then one call tries it "
+                             "again; check the key",
+                             target.provider->name(), target.provider->base_url(), failure.message,
+                             kRefusedKeyRest.count());
       return;
     case FailureKind::spend_limit:
       // Paying more will not come from retrying: rest the provider for the longest while.

@@ -168,19 +168,42 @@ TEST_CASE("router: cloud calls retry 5xx with jittered backoff and honour retry-
   }
 }
 
-TEST_CASE("router: a 401 disables the provider until reload", "[llm][router]") {
+TEST_CASE("router: a refused key rests the provider, and one call a quarter of an hour later tries it again",
+          "[llm][router]") {
   RouterRig rig;
+  auto anthropic_disabled = [&] {
+    auto targets = rig.router->targets();
+    return std::any_of(targets.begin(), targets.end(), [](auto& t) { return t.provider == "anthropic" && t.disabled; });
+  };
   rig.anthropic->script({FakeProvider::failure(FailureKind::auth, 401)});
   auto a = rig.router->complete(ask(Tier::complex, "x"));
   REQUIRE(a.ok());  // OpenAI's medium model stands in
   CHECK(a->provider == "openai");
+  CHECK(anthropic_disabled());
+  // Resting: nothing reaches Anthropic for 15 minutes.
   for (int i = 0; i < 3; ++i) REQUIRE(rig.router->complete(ask(Tier::complex, "y" + std::to_string(i))).ok());
+  rig.clock.advance(15 * 60 * 1000LL - 1);
+  REQUIRE(rig.router->complete(ask(Tier::complex, "y-late")).ok());
   CHECK(rig.anthropic->calls() == 1);
-  rig.clock.advance(24 * 3600 * 1000LL);
-  REQUIRE(rig.router->complete(ask(Tier::complex, "z")).ok());
-  CHECK(rig.anthropic->calls() == 1);
-  auto targets = rig.router->targets();
-  CHECK(std::any_of(targets.begin(), targets.end(), [](auto& t) { return t.provider == "anthropic" && t.disabled; }));
+
+  SECTION("the key still refused: another rest") {
+    rig.anthropic->script({FakeProvider::failure(FailureKind::auth, 401)});
+    rig.clock.advance(1);
+    REQUIRE(rig.router->complete(ask(Tier::complex, "z")).ok());
+    CHECK(rig.anthropic->calls() == 2);  // the one trial
+    REQUIRE(rig.router->complete(ask(Tier::complex, "z2")).ok());
+    CHECK(rig.anthropic->calls() == 2);
+    CHECK(anthropic_disabled());
+  }
+  SECTION("the key accepted again: the provider serves its tier") {
+    rig.clock.advance(1);
+    auto back = rig.router->complete(ask(Tier::complex, "z"));
+    REQUIRE(back.ok());
+    CHECK(back->provider == "anthropic");
+    CHECK_FALSE(anthropic_disabled());
+    REQUIRE(rig.router->complete(ask(Tier::complex, "z2")).ok());
+    CHECK(rig.anthropic->calls() == 3);
+  }
 }
 
 TEST_CASE("router: a cloud breaker opens after repeated failures and lets one trial through later", "[llm][router]") {

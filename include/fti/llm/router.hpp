@@ -66,7 +66,7 @@ struct RouteTarget {
   std::string provider;
   std::string base_url;
   std::string breaker;  // closed | open | half_open
-  bool disabled = false;  // 401: off until the configuration is reloaded
+  bool disabled = false;  // refused our key (401/403): tried again every 15 minutes until a call passes
 };
 
 class Router final : public LlmClient {
