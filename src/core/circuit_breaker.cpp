@@ -30,14 +30,15 @@ void CircuitBreaker::record_failure(TimeMs now, std::chrono::milliseconds rest_a
   // A failed trial re-opens at once; otherwise only a run of failures opens.
   if (open_ || failures_ >= threshold_) {
     open_ = true;
-    open_until_ = now + std::max(cooldown_, rest_at_least).count();
+    // A call that was under way when a longer rest began (a refused key) must not cut it short.
+    open_until_ = std::max(open_until_, now + std::max(cooldown_, rest_at_least).count());
   }
 }
 
 void CircuitBreaker::trip(TimeMs now, std::chrono::milliseconds rest) {
   trial_in_flight_ = false;
   open_ = true;
-  open_until_ = now + std::max(cooldown_, rest).count();
+  open_until_ = std::max(open_until_, now + std::max(cooldown_, rest).count());
 }
 
 CircuitBreaker::State CircuitBreaker::state(TimeMs now) const {

@@ -132,8 +132,10 @@ CREATE TABLE paused_queues (
 // A tenant's jobs, newest first, listed from a table written once per job and never
 // updated: as an index on jobs (jobs_tenant_idx), every change of a job's state wrote a new
 // entry into it (those updates cannot be HOT, `status` being indexed), which was the
-// largest single cost of a job's life in the PostgreSQL queue benchmark. Rows go and come
-// with their job (SqlJobStore writes and prunes both in one transaction).
+// largest single cost of a job's life in the PostgreSQL queue benchmark. Triggers on jobs
+// keep it, so every writer does, in the writer's transaction: instances still running the
+// binary before this migration too (a rolling upgrade), and plain SQL. Job rows never change
+// tenant or created_at.
 constexpr const char* kTenantJobsSqlite = R"sql(
 CREATE TABLE tenant_jobs (
   tenant     TEXT NOT NULL,
@@ -142,11 +144,20 @@ CREATE TABLE tenant_jobs (
   PRIMARY KEY (tenant, created_at, id)
 ) WITHOUT ROWID;
 INSERT INTO tenant_jobs (tenant, created_at, id) SELECT tenant, created_at, id FROM jobs;
+CREATE TRIGGER jobs_listed AFTER INSERT ON jobs BEGIN
+  INSERT INTO tenant_jobs (tenant, created_at, id) VALUES (NEW.tenant, NEW.created_at, NEW.id);
+END;
+CREATE TRIGGER jobs_unlisted AFTER DELETE ON jobs BEGIN
+  DELETE FROM tenant_jobs WHERE tenant = OLD.tenant AND created_at = OLD.created_at AND id = OLD.id;
+END;
 DROP INDEX jobs_tenant_idx;
 )sql";
-// The same in byte order (as the job keys since migration 5); PostgreSQL keeps the table
-// as heap and primary key.
+// The same in byte order (as the job keys since migration 5), with statement triggers over
+// transition tables: one INSERT ... SELECT per statement, not a call per row, so a COPY of
+// 5,000 jobs lists them in one go. The table lock comes first: no job may be inserted
+// between the copy below and the trigger.
 constexpr const char* kTenantJobsPostgres = R"sql(
+LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE;
 CREATE TABLE tenant_jobs (
   tenant     TEXT COLLATE "C" NOT NULL,
   created_at BIGINT NOT NULL,
@@ -154,6 +165,21 @@ CREATE TABLE tenant_jobs (
   PRIMARY KEY (tenant, created_at, id)
 );
 INSERT INTO tenant_jobs (tenant, created_at, id) SELECT tenant, created_at, id FROM jobs;
+CREATE FUNCTION fti_list_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO tenant_jobs (tenant, created_at, id) SELECT tenant, created_at, id FROM added;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION fti_unlist_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM tenant_jobs t USING removed r
+   WHERE t.tenant = r.tenant AND t.created_at = r.created_at AND t.id = r.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER jobs_listed AFTER INSERT ON jobs REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION fti_list_jobs();
+CREATE TRIGGER jobs_unlisted AFTER DELETE ON jobs REFERENCING OLD TABLE AS removed
+  FOR EACH STATEMENT EXECUTE FUNCTION fti_unlist_jobs();
 DROP INDEX jobs_tenant_idx;
 )sql";
 

@@ -60,7 +60,8 @@ Error pg_error(PGconn* conn, const PGresult* res, std::string_view sql) {
   std::string message = "postgres: " + detail;
   if (!sql.empty()) message += " (in: " + sql_excerpt(sql) + ")";
   if (state == "23505") return Error(errc::conflict, message);  // unique_violation, as SQLite's
-  if (state == "57014") {  // query_canceled: database.statement_timeout_ms ran out (or an operator's cancel)
+  // query_canceled is also an operator's pg_cancel_backend and an aborted COPY: db_error, as before.
+  if (state == "57014" && detail.find("statement timeout") != std::string::npos) {
     return Error(errc::timeout, message + "; retry later, or raise database.statement_timeout_ms if the statement "
                                           "must take this long");
   }
@@ -308,10 +309,12 @@ Result<std::unique_ptr<Connection>> open_connection(const std::string& url, cons
   }
   route_notices_to_log(raw);
   // Times are integer milliseconds in our columns; UTC keeps server-side now() readable.
-  // Set per session rather than with the `options` keyword, which would replace any the
-  // URL carries.
-  FTI_TRY(conn->execute_script(
-      fmt::format("SET TIME ZONE 'UTC'; SET statement_timeout = {}", std::max(0, options.statement_timeout_ms))));
+  FTI_TRY(conn->execute_script("SET TIME ZONE 'UTC'"));
+  // Per session rather than with the `options` keyword, which would replace any the URL
+  // carries; 0 leaves the server's own setting (a role's or the database's) alone.
+  if (options.statement_timeout_ms > 0) {
+    FTI_TRY(conn->execute_script(fmt::format("SET statement_timeout = {}", options.statement_timeout_ms)));
+  }
   return std::unique_ptr<Connection>(std::move(conn));
 }
 

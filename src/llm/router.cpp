@@ -273,10 +273,12 @@ void Router::record_failure(Target& target, const ProviderFailure& failure, cons
       log::get("llm")->warn("{} reports its spend limit is reached: {}", target.provider->name(), failure.message);
       return;
     case FailureKind::bad_request:
-      // A cloud provider that rejects a request is up: the request was the problem. For an
-      // Ollama instance this only comes from a missing model (404 or a probe), its own fault.
+      // A cloud provider that rejects a request is up, and took our key: the request was the
+      // problem. For an Ollama instance this only comes from a missing model (404 or a
+      // probe), its own fault.
       if (target.provider->name() != "ollama") {
         target.breaker.record_success();
+        target.disabled = false;
         return;
       }
       break;

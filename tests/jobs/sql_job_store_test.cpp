@@ -616,4 +616,21 @@ TEST_CASE("job store: jobs stored before the listing table are listed after the 
   REQUIRE(other.ok());
   REQUIRE(other->jobs.size() == 1);
   CHECK(other->jobs[0].id == "old-1");
+
+  // An instance still on the older binary writes jobs as it always did, with no word of
+  // tenant_jobs: they are listed all the same, and a deleted one is no longer.
+  {
+    auto conn = (*database)->acquire();
+    REQUIRE(conn.ok());
+    REQUIRE((*conn)
+                ->execute("INSERT INTO jobs (id, tenant, type, priority, status, created_at, run_at, sort_key) "
+                          "VALUES ('older-binary', 'acme', 'cleanup', 1, 'queued', 2000, 2000, 2000)")
+                .ok());
+    REQUIRE((*conn)->execute("DELETE FROM jobs WHERE id = 'old-0'").ok());
+  }
+  auto after = store->list("acme", 10, std::nullopt, "");
+  REQUIRE(after.ok());
+  REQUIRE(after->jobs.size() == 2);
+  CHECK(after->jobs[0].id == "older-binary");
+  CHECK(after->jobs[1].id == "old-2");
 }

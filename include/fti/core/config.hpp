@@ -34,7 +34,7 @@ struct DatabaseConfig {
   std::vector<std::string> shards;
   int pool_size = 8;
   int busy_timeout_ms = 5000;
-  int statement_timeout_ms = 30000;  // PostgreSQL; 0: no limit
+  int statement_timeout_ms = 30000;  // PostgreSQL; 0: the server's own setting
 };
 
 struct StorageConfig {

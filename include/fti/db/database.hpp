@@ -125,8 +125,8 @@ struct OpenOptions {
   int busy_timeout_ms = 5000;  // also bounds how long acquire() waits for a free connection
   int connect_timeout_ms = 10000;  // PostgreSQL: each new connection
   // PostgreSQL: the longest a statement may run (or wait for a lock) before the server
-  // cancels it, so that no read or write waits for ever; 0: no limit. Migrations run
-  // without it.
+  // cancels it, so that no read or write waits for ever; 0: the server's own setting.
+  // Migrations run without it.
   int statement_timeout_ms = 30000;
   // PostgreSQL: how sessions name themselves in pg_stat_activity (an instance's node id
   // tells N instances' connections apart).
