@@ -188,6 +188,11 @@ class PostgresConnection final : public Connection {
   // Sends the rows in slices (libpq copies each into its output buffer), then ends the COPY
   // and reads its one result; a failed send ends it with an error, so nothing is loaded.
   Result<std::int64_t> copy_in(std::string_view copy_sql, std::string_view rows) override {
+    // As bind_params says for a parameter: COPY's text format has no NUL byte of its own.
+    if (rows.find('\0') != std::string_view::npos) {
+      return Error(errc::bad_request, "postgres: a text value holds a NUL byte, which PostgreSQL text cannot store "
+                                      "(in: " + sql_excerpt(copy_sql) + ")");
+    }
     const std::string text(copy_sql);
     PgResult start(PQexec(conn_, text.c_str()));
     if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return pg_error(conn_, start.get(), copy_sql);

@@ -86,7 +86,9 @@ Result<std::int64_t> count(db::Database& database, std::string_view sql) {
 constexpr std::string_view kUnfinished =
     "SELECT (SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'retrying') AND tenant = $1) + "
     "(SELECT COUNT(*) FROM jobs WHERE lease_until IS NOT NULL AND status = 'running' AND tenant = $1)";
-constexpr std::string_view kSucceeded = "SELECT COUNT(*) FROM jobs WHERE tenant = $1 AND status = 'succeeded'";
+// The run's own jobs through the tenant's listing (tenant_jobs), not a scan of the history.
+constexpr std::string_view kSucceeded =
+    "SELECT COUNT(*) FROM tenant_jobs t JOIN jobs j ON j.id = t.id WHERE t.tenant = $1 AND j.status = 'succeeded'";
 
 // History: n succeeded jobs of another tenant, inserted directly (the fastest way to get a
 // big table; the engine never claims them).

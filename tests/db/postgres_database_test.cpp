@@ -282,6 +282,14 @@ TEST_CASE("postgres: COPY loads any text, numbers and NULL, and a bad row loads 
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().code == fti::errc::conflict);
   CHECK(query_ok(**conn, "SELECT COUNT(*) FROM c").front().get_int(0) == static_cast<std::int64_t>(texts.size()));
+
+  // A NUL byte, which PostgreSQL text cannot hold, is the caller's mistake, as in a parameter.
+  std::string with_nul;
+  append_copy_row(with_nul, {Value(std::int64_t{200}), Value(std::string("nul\0byte", 8)), null_value()});
+  auto nul = (*conn)->copy_in("COPY c (k, t, d) FROM STDIN", with_nul);
+  REQUIRE_FALSE(nul.ok());
+  CHECK(nul.error().code == fti::errc::bad_request);
+  CHECK(query_ok(**conn, "SELECT COUNT(*) FROM c").front().get_int(0) == static_cast<std::int64_t>(texts.size()));
 }
 
 TEST_CASE("postgres: a statement past statement_timeout_ms fails as a timeout, and migrations are exempt",
