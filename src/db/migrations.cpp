@@ -196,12 +196,13 @@ const std::string& sql_for(const Migration& m, Dialect dialect) {
   return m.sqlite_sql;
 }
 
-// On PostgreSQL, instances starting together would each see a migration missing and both
-// run it: a transaction-scoped advisory lock makes them take turns (the second then finds
-// it recorded). SQLite's write transaction already excludes the others.
+// Readies a migration's transaction. On PostgreSQL, instances starting together would each
+// see a migration missing and both run it: a transaction-scoped advisory lock makes them take
+// turns (the second then finds it recorded). SQLite's write transaction already excludes the
+// others.
 constexpr std::int64_t kMigrationLock = 0x46544930;  // "FTI0"
 
-Status take_migration_lock(Connection& conn) {
+Status begin_migration(Connection& conn) {
   if (conn.dialect() != Dialect::postgres) return ok_status();
   // A migration may rewrite a big table, and waits for another instance's: neither is
   // bounded by database.statement_timeout_ms (for this transaction only).
@@ -215,7 +216,7 @@ Status take_migration_lock(Connection& conn) {
 Status apply_one(Database& db, const Migration& m, bool& applied) {
   return db.transact(TxMode::write, [&](Connection& conn) -> Status {
     applied = false;
-    FTI_TRY(take_migration_lock(conn));
+    FTI_TRY(begin_migration(conn));
     FTI_ASSIGN_OR_RETURN(auto rows, conn.query("SELECT 1 FROM schema_migrations WHERE version = $1",
                                                {Value(std::int64_t{m.version})}));
     if (!rows.empty()) return ok_status();
@@ -244,7 +245,7 @@ const std::vector<Migration>& all_migrations() {
 
 Result<int> migrate(Database& db, const std::vector<Migration>& migrations) {
   FTI_TRY(db.transact(TxMode::write, [](Connection& conn) -> Status {
-    FTI_TRY(take_migration_lock(conn));
+    FTI_TRY(begin_migration(conn));
     return conn.execute_script(kCreateMigrationsTable);
   }));
   int applied_count = 0;

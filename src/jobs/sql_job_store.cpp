@@ -245,8 +245,7 @@ std::string prune_sql(db::Dialect dialect) {
   const bool pg = dialect == db::Dialect::postgres;
   return std::string("DELETE FROM jobs WHERE id ") + (pg ? "= ANY(ARRAY(" : "IN (") +
          "SELECT id FROM jobs WHERE (status = 'succeeded' AND finished_at < $1) OR "
-         "(status IN ('failed', 'cancelled') AND finished_at < $2) LIMIT $3" + (pg ? "))" : ")") +
-         " RETURNING id";
+         "(status IN ('failed', 'cancelled') AND finished_at < $2) LIMIT $3" + (pg ? "))" : ")") + " RETURNING id";
 }
 // The admin's queue view: what waits and runs now, and what finished since $1.
 constexpr std::string_view kQueueNow =
@@ -280,8 +279,7 @@ class SqlJobStore final : public JobStore {
     Result<Job> inserted = Error(errc::internal, "inserting the job returned no row");
     Status written = db_.transact(TxMode::write, [&](Connection& c) -> Status {
       FTI_ASSIGN_OR_RETURN(auto rows, c.query(kInsert, insert_params(in, now)));
-      if (rows.empty()) return ok_status();
-      inserted = row_to_job(rows.front());
+      if (!rows.empty()) inserted = row_to_job(rows.front());
       return tell_workers(c, in.type);
     });
     if (!written.ok()) inserted = written.error();
